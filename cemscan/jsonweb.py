@@ -1,0 +1,105 @@
+"""twisted.web plumbing for an API that only ever speaks JSON.
+
+twisted.web answers an unsupported method, an unknown child or an exception
+in ``render`` with an HTML page (and, by default, a traceback).  A client of
+this daemon is a program: every answer, errors included, is a JSON object
+with ``Content-Type: application/json``.
+"""
+
+import json
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import http, resource, server
+
+JSON_TYPE = b"application/json"
+Answer = Tuple[int, Dict[str, Any]]
+
+log = Logger()
+
+
+def write_json(request: server.Request, code: int, body: Dict[str, Any]) -> bytes:
+    """Set status and headers for ``body``; return the bytes to send."""
+    request.setResponseCode(code)
+    request.setHeader(b"content-type", JSON_TYPE)
+    request.setHeader(b"cache-control", b"no-store")
+    return json.dumps(body).encode("utf-8") + b"\n"
+
+
+class JSONEndpoint(resource.Resource):
+    """A leaf answering JSON; subclasses define ``json_GET`` and friends.
+
+    Each ``json_<METHOD>(request)`` returns ``(code, body)``.  Anything else
+    (another method, a sub-path, an exception) still gets a JSON answer.
+    """
+
+    isLeaf = True
+
+    def render(self, request: server.Request) -> bytes:
+        method = request.method.decode("ascii", "replace")
+        if request.postpath:
+            return write_json(request, http.NOT_FOUND, not_found_body(request))
+        handler: Optional[Callable[[server.Request], Answer]] = getattr(
+            self, "json_" + ("GET" if method == "HEAD" else method), None)
+        if handler is None:
+            allowed = self.allowed_methods()
+            request.setHeader(b"allow", ", ".join(allowed).encode("ascii"))
+            return write_json(request, http.NOT_ALLOWED, {"error": self.method_hint(), "allow": allowed})
+        try:
+            code, body = handler(request)
+        except Exception:
+            log.failure("error answering {method} {path}", method=method, path=request.path)
+            return write_json(request, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+        return write_json(request, code, body)
+
+    def allowed_methods(self) -> list:
+        names = sorted(name[len("json_"):] for name in dir(self) if name.startswith("json_"))
+        return names + ["HEAD"] if "GET" in names else names
+
+    def method_hint(self) -> str:
+        return "use %s" % " or ".join(self.allowed_methods())
+
+
+INTERNAL_ERROR = {"error": "internal error in the daemon; its log (journalctl -u cemscan) has the details"}
+
+
+def not_found_body(request: server.Request) -> Dict[str, Any]:
+    path = request.path.decode("utf-8", "replace")
+    return {"error": "no such endpoint: %s" % path,
+            "endpoints": ["GET /health", "POST /scan", "GET /status", "GET /result"]}
+
+
+class NotFound(JSONEndpoint):
+    def render(self, request: server.Request) -> bytes:
+        return write_json(request, http.NOT_FOUND, not_found_body(request))
+
+
+class JSONRoot(resource.Resource):
+    """The root: named children, a JSON 404 for everything else."""
+
+    def getChild(self, path: bytes, request: server.Request) -> resource.Resource:
+        return NotFound()
+
+    def render(self, request: server.Request) -> bytes:
+        return NotFound().render(request)
+
+
+class JSONRequest(server.Request):
+    """A request whose unexpected failures are reported as JSON, never HTML."""
+
+    def processingFailed(self, reason: Failure) -> None:
+        log.failure("unhandled error answering {path}", reason, path=self.path)
+        if self.startedWriting:
+            self.finish()
+            return
+        body = write_json(self, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+        self.setHeader(b"content-length", b"%d" % len(body))
+        self.write(body)
+        self.finish()
+
+
+def json_site(root: resource.Resource) -> server.Site:
+    site = server.Site(root, requestFactory=JSONRequest)
+    site.displayTracebacks = False
+    return site

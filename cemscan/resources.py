@@ -1,0 +1,106 @@
+"""The daemon's HTTP API: the resource tree over a ScanManager.
+
+    GET  /health   200 once the scanner binary and content are there, else 503
+    POST /scan     202 started | 409 already running | 400 bad body | 413 too big
+    GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
+    GET  /result   200 with the result in done/error, else 404
+
+Every answer is JSON (see :mod:`cemscan.jsonweb`).
+"""
+
+import json
+from typing import Any, Dict, Optional
+
+from twisted.web import http, server
+
+from cemscan import __version__
+from cemscan.jsonweb import Answer, JSONEndpoint, JSONRoot
+from cemscan.state import ScanAlreadyRunning, ScanManager, UnknownProfile
+
+#: Largest POST /scan body read; a profile id is a few dozen bytes.
+MAX_BODY_BYTES = 64 * 1024
+ACCEPTED_BODY = 'an empty body or a JSON object {"profile": "<profile id>"}'
+
+
+class _ManagerEndpoint(JSONEndpoint):
+    def __init__(self, manager: ScanManager) -> None:
+        super().__init__()
+        self.manager = manager
+
+
+class Health(_ManagerEndpoint):
+    def json_GET(self, request: server.Request) -> Answer:
+        missing = self.manager.scanner.missing()
+        if missing:
+            return http.SERVICE_UNAVAILABLE, {"status": "unavailable", "missing": missing}
+        return http.OK, {"status": "ok", "version": __version__, "scanner": self.manager.scanner.name,
+                         "content": self.manager.content.path, "profile": self.manager.default_profile,
+                         "state": self.manager.state.value}
+
+
+class BadRequest(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StartScan(_ManagerEndpoint):
+    def method_hint(self) -> str:
+        return "use POST /scan"
+
+    def json_POST(self, request: server.Request) -> Answer:
+        try:
+            scan = self.manager.start(_requested_profile(request))
+        except BadRequest as e:
+            return e.code, {"error": str(e)}
+        except UnknownProfile as e:
+            return http.BAD_REQUEST, {"error": str(e)}
+        except ScanAlreadyRunning as e:
+            return http.CONFLICT, {"error": "scan already running", "scan_id": e.scan_id}
+        return http.ACCEPTED, {"status": "started", "scan_id": scan.id, "profile": scan.profile}
+
+
+def _requested_profile(request: server.Request) -> Optional[str]:
+    """The profile a POST body asks for (None: the default), or BadRequest."""
+    request.content.seek(0)
+    raw = request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest(http.REQUEST_ENTITY_TOO_LARGE,
+                         "request body over %d bytes; send %s" % (MAX_BODY_BYTES, ACCEPTED_BODY))
+    if not raw.strip():
+        return None
+    try:
+        body: Any = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadRequest(http.BAD_REQUEST, "request body is not JSON (%s); send %s" % (e, ACCEPTED_BODY)) from e
+    if not isinstance(body, dict):
+        raise BadRequest(http.BAD_REQUEST, "request body must be %s" % ACCEPTED_BODY)
+    unknown = sorted(set(body) - {"profile"})
+    if unknown:
+        raise BadRequest(http.BAD_REQUEST, "unknown field(s) %s; send %s" % (", ".join(unknown), ACCEPTED_BODY))
+    profile = body.get("profile")
+    if profile is not None and not isinstance(profile, str):
+        raise BadRequest(http.BAD_REQUEST, '"profile" must be a string (a profile id of the content)')
+    return profile
+
+
+class Status(_ManagerEndpoint):
+    def json_GET(self, request: server.Request) -> Answer:
+        return http.OK, self.manager.status()
+
+
+class Result(_ManagerEndpoint):
+    def json_GET(self, request: server.Request) -> Answer:
+        result: Optional[Dict[str, Any]] = self.manager.result()
+        if result is None:
+            return http.NOT_FOUND, {"error": "no result available, state: %s" % self.manager.state.value}
+        return http.OK, result
+
+
+def build_root(manager: ScanManager) -> JSONRoot:
+    root = JSONRoot()
+    root.putChild(b"health", Health(manager))
+    root.putChild(b"scan", StartScan(manager))
+    root.putChild(b"status", Status(manager))
+    root.putChild(b"result", Result(manager))
+    return root

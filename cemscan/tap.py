@@ -1,0 +1,137 @@
+"""``twistd cemscan``: options and the service they build.
+
+Every option is checked before anything listens: a daemon that starts with a
+missing content file or an unknown profile would only fail later, on the
+first scan, far from whoever mistyped it.
+"""
+
+import os
+import shutil
+from typing import Any, Optional
+
+from twisted.application import service, strports
+from twisted.internet import endpoints, threads
+from twisted.python import usage
+
+from cemscan import arf, content as scap_content
+from cemscan.jsonweb import json_site
+from cemscan.openscap import OpenSCAP
+from cemscan.resources import build_root
+from cemscan.state import ScanManager
+
+SCANNERS = ("openscap",)
+
+
+def _number(option: str, value: str, minimum: float, maximum: float, kind: type = float) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not minimum <= number <= maximum:
+        what = "a whole number" if kind is int else "a number"
+        raise usage.UsageError("--%s: %r is not %s from %g to %g" % (option, value, what, minimum, maximum))
+    return number
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = ("Serve the cemscan API: POST /scan starts a compliance scan in the background, "
+                "GET /status and GET /result report on it, GET /health says whether the node can scan.")
+
+    optParameters = [
+        ["port", "p", "8084", "TCP port to listen on."],
+        ["interface", "i", "0.0.0.0", "Address to listen on."],
+        ["listen", None, None, "Twisted endpoint description to listen on, e.g. tcp:8084:interface=127.0.0.1 "
+                               "(overrides --port and --interface)."],
+        ["scanner", None, "openscap", "Scanner to run: %s." % ", ".join(SCANNERS)],
+        ["oscap", None, None, "Path of the oscap binary (default: found on PATH)."],
+        ["content", None, None, "SCAP source data stream or XCCDF file (default: the host's SCAP Security "
+                                "Guide content if it has some for its OS, else cemscan's bundled benchmark)."],
+        ["profile", None, None, "XCCDF profile id (default: the content's standard or first profile)."],
+        ["state-dir", None, "/var/lib/cemscan", "Folder for reports and state."],
+        ["scan-timeout", None, "3600", "Seconds a scan may run before it is killed."],
+    ]
+
+    def postOptions(self) -> None:
+        self["port"] = _number("port", self["port"], 1, 65535, int)
+        self["scan-timeout"] = _number("scan-timeout", self["scan-timeout"], 1, 7 * 24 * 3600)
+        if self["scanner"] not in SCANNERS:
+            raise usage.UsageError("--scanner: %r is not one of %s" % (self["scanner"], ", ".join(SCANNERS)))
+        if self["listen"] is not None:
+            _check_endpoint(self["listen"])
+        self["oscap"] = _find_oscap(self["oscap"])
+        path = self["content"] or scap_content.find_default_content(scap_content.read_os_release())
+        try:
+            self["content"] = scap_content.load_content(path)
+        except scap_content.ContentError as e:
+            raise usage.UsageError("--content: %s" % (e,)) from e
+        profile = self["profile"] or self["content"].default_profile()
+        if profile not in self["content"].profiles:
+            raise usage.UsageError("--profile: unknown profile %r; %s accepts: %s" % (
+                profile, path, ", ".join(sorted(self["content"].profiles))))
+        self["profile"] = profile
+        self["state-dir"] = _writable_dir(self["state-dir"])
+
+
+def _check_endpoint(description: str) -> None:
+    try:
+        # Building the endpoint parses the description without touching a
+        # reactor (none is passed), so nothing listens before makeService.
+        endpoints.serverFromString(None, description)
+    except (ValueError, TypeError, KeyError) as e:
+        raise usage.UsageError("--listen: %r is not a usable endpoint description: %s" % (description, e)) from e
+
+
+def _find_oscap(path: Optional[str]) -> str:
+    if path is None:
+        found = shutil.which("oscap")
+        if found is None:
+            raise usage.UsageError("--oscap: no oscap on PATH; install openscap-scanner or pass --oscap PATH")
+        return found
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise usage.UsageError("--oscap: %s is not an executable file" % path)
+    return os.path.abspath(path)
+
+
+def _writable_dir(path: str) -> str:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise usage.UsageError("--state-dir: cannot create %s: %s" % (path, e.strerror or e)) from e
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise usage.UsageError("--state-dir: %s is not writable" % path)
+    return os.path.abspath(path)
+
+
+class ScanManagerService(service.Service):
+    """Stops a running scan (and its process group) when the daemon stops."""
+
+    def __init__(self, manager: ScanManager) -> None:
+        self.manager = manager
+
+    def stopService(self) -> Any:
+        service.Service.stopService(self)
+        return self.manager.shutdown()
+
+
+def makeService(config: Options, reactor: Any = None) -> service.MultiService:
+    if reactor is None:
+        from twisted.internet import reactor
+
+    def parse_in_thread(path: str) -> Any:
+        return threads.deferToThreadPool(reactor, reactor.getThreadPool(), arf.parse_arf, path)
+
+    manager = ScanManager(
+        reactor=reactor,
+        scanner=OpenSCAP(config["oscap"], config["content"].path),
+        content=config["content"],
+        default_profile=config["profile"],
+        state_dir=config["state-dir"],
+        parse_arf=parse_in_thread,
+        scan_timeout=config["scan-timeout"],
+    )
+    listen = config["listen"] or "tcp:%d:interface=%s" % (config["port"], config["interface"].replace(":", "\\:"))
+    top = service.MultiService()
+    ScanManagerService(manager).setServiceParent(top)
+    strports.service(listen, json_site(build_root(manager)), reactor=reactor).setServiceParent(top)
+    return top
