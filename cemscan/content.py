@@ -93,7 +93,7 @@ def find_default_content(os_release: Mapping[str, str], ssg_dirs: Sequence[str] 
 
 def load_content(path: str) -> Content:
     """Read the profiles of the content at ``path`` (a data stream or XCCDF file)."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise ContentError("content file %s does not exist" % path)
     try:
         profiles = _read_profiles(path)

@@ -1,0 +1,384 @@
+"""Drive one node's scan daemon with short requests: kick off, poll, fetch, judge.
+
+A scan takes up to half an hour; the network between runner and node drops
+idle connections and, now and then, a single request. So no request here
+waits for the scan: ``POST /scan`` starts it, ``GET /status`` is asked every
+``poll_interval`` seconds, ``GET /result`` fetches the outcome. A failed poll
+(refused, reset, timed out, 5xx) is retried with backoff until the scan's
+deadline instead of failing the scan; only the kickoff is not blindly
+retried, because a POST whose answer was lost may have started the scan.
+
+All time goes through the injected ``reactor`` (``callLater``/``seconds``),
+so tests drive a whole scan with a `task.Clock` and an in-memory daemon.
+"""
+
+import json
+from typing import Any, Awaitable, Callable, Dict, Optional, TypeVar
+
+import attr
+from twisted.internet import defer, task
+from twisted.internet.error import ConnectError, ConnectingCancelledError, ConnectionClosed
+from twisted.logger import Logger
+from twisted.web.client import RequestNotSent, RequestTransmissionFailed, ResponseFailed
+
+from cemscan.errors import (
+    DaemonNotReadyError,
+    DaemonUnreachableError,
+    ScannerInvocationError,
+)
+from cemscan.keepalive import make_http_client
+from cemscan.result import Result
+from cemscan.targets import DEFAULT_PORT, hostport
+
+T = TypeVar("T")
+
+DEFAULT_READY_TIMEOUT = 60
+DEFAULT_HTTP_TIMEOUT = 1800
+DEFAULT_POLL_INTERVAL = 10
+DEFAULT_REQUEST_TIMEOUT = 60
+
+# The request never reached the daemon: retrying it cannot start a second scan.
+_NOT_DELIVERED = (ConnectError, ConnectingCancelledError, RequestNotSent)
+# The request may have reached the daemon, but its answer never arrived.
+_MAYBE_DELIVERED = (ConnectionClosed, ResponseFailed, RequestTransmissionFailed, defer.TimeoutError)
+
+_TERMINAL_STATES = ("done", "error")
+_BODY_EXCERPT = 200
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class ScanProgress:
+    """What a client just learned about its node, for a live display.
+
+    ``phase`` is one of: ``waiting`` (daemon not ready yet), ``starting``,
+    ``running``, ``retrying`` (a poll failed; ``detail`` says why),
+    ``fetching`` (scan over, result on its way).
+    """
+
+    target: str
+    phase: str
+    elapsed_s: float
+    rules_done: Optional[int] = None
+    rules_total: Optional[int] = None
+    detail: str = ""
+
+
+class _Retryable(Exception):
+    """A request failed in a way the next attempt may not see.
+
+    ``delivered`` says whether the daemon may have seen the request, which
+    decides whether a 409 on a retried kickoff can be our own scan.
+    """
+
+    def __init__(self, reason: str, *, delivered: bool) -> None:
+        super().__init__(reason)
+        self.delivered = delivered
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class _Reply:
+    code: int
+    raw: bytes
+
+    def excerpt(self) -> str:
+        text = self.raw.decode("utf-8", "replace").strip()
+        return text if len(text) <= _BODY_EXCERPT else text[:_BODY_EXCERPT] + "..."
+
+
+class _Deadline:
+    """The end of a phase (readiness, scan), counted on the client's clock from now."""
+
+    def __init__(self, reactor: Any, seconds: float) -> None:
+        self._reactor = reactor
+        self._start = reactor.seconds()
+        self.seconds = seconds
+
+    def elapsed(self) -> float:
+        return self._reactor.seconds() - self._start
+
+    def remaining(self) -> float:
+        return self.seconds - self.elapsed()
+
+
+@attr.s(auto_attribs=True)
+class DaemonClient:
+    """The runner's side of one node's scan daemon.
+
+    Every public method returns a Deferred. ``reactor`` is needed for time
+    (and for connections, unless ``http_client`` is given); tests pass a
+    `task.Clock` together with a `treq.testing.StubTreq`. ``limiter`` (a
+    DeferredSemaphore shared by many clients) caps requests in flight, which
+    is what lets one process poll a thousand nodes without running out of
+    file descriptors.
+    """
+
+    log = Logger()
+
+    host: str
+    port: int = DEFAULT_PORT
+    ready_timeout: float = DEFAULT_READY_TIMEOUT
+    http_timeout: float = DEFAULT_HTTP_TIMEOUT
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+    reactor: Any = attr.ib(kw_only=True)
+    http_client: Any = attr.ib(kw_only=True, default=None)
+    on_progress: Optional[Callable[[ScanProgress], None]] = attr.ib(kw_only=True, default=None)
+    limiter: Optional[defer.DeferredSemaphore] = attr.ib(kw_only=True, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.http_client is None:
+            self.http_client = make_http_client(self.reactor)
+
+    @property
+    def where(self) -> str:
+        """``host:port``, as every message names the daemon."""
+        return hostport(self.host, self.port)
+
+    # Public API -------------------------------------------------------------
+
+    def wait_until_ready(self) -> "defer.Deferred[Dict[str, Any]]":
+        """Poll ``GET /health`` until 200; fire with the health body.
+
+        A node that is still booting refuses connections or answers 503, so
+        both are retried until ``ready_timeout``; then DaemonNotReadyError
+        names the last failure seen.
+        """
+        return defer.ensureDeferred(self._wait_until_ready())
+
+    def scan(self, test_case: str, scanner: Optional[str] = None, profile: Optional[str] = None,
+             threshold: float = 80.0) -> "defer.Deferred[Result]":
+        """Run one scan to completion and judge it against ``threshold``.
+
+        ``profile`` None lets the daemon use its default profile; ``scanner``
+        None takes the daemon's word for which scanner ran. ``http_timeout``
+        bounds the whole scan, kickoff to result.
+        """
+        return defer.ensureDeferred(self._scan(test_case, scanner, profile, threshold))
+
+    def status(self) -> "defer.Deferred[Dict[str, Any]]":
+        """One ``GET /status``, no retry: for a person asking right now."""
+        return defer.ensureDeferred(self._once("/status"))
+
+    def result(self) -> "defer.Deferred[Dict[str, Any]]":
+        """One ``GET /result`` (the raw body, which may be an error body), no retry."""
+        return defer.ensureDeferred(self._once("/result"))
+
+    # Phases -------------------------------------------------------------------
+
+    async def _wait_until_ready(self) -> Dict[str, Any]:
+        deadline = _Deadline(self.reactor, self.ready_timeout)
+
+        def not_ready(last: _Retryable) -> Exception:
+            return DaemonNotReadyError(
+                f"Scan daemon at {self.where} was not ready within {self.ready_timeout:g}s "
+                f"(last failure: {last}). Check that the cemscan daemon runs on {self.host} "
+                f"and that port {self.port} is open to this machine.")
+
+        health = await self._retrying(deadline, lambda: self._get("/health"), not_ready, "waiting")
+        self.log.info("Scan daemon at {target} is ready: {health}", target=self.where, health=health)
+        return health
+
+    async def _scan(self, test_case: str, scanner: Optional[str], profile: Optional[str],
+                    threshold: float) -> Result:
+        deadline = _Deadline(self.reactor, self.http_timeout)
+        scan_id = await self._kickoff(profile, deadline)
+        await self._until_terminal(scan_id, deadline)
+        self._progress("fetching", deadline)
+        body = await self._retrying(deadline, lambda: self._get("/result"),
+                                    self._overdue(deadline), "retrying")
+        self._check_ours(scan_id, body, "result")
+        try:
+            result = Result.from_body(body, test_case=test_case, scanner=scanner,
+                                      profile=profile, threshold=threshold)
+        except ScannerInvocationError as e:
+            raise ScannerInvocationError(f"Scan on {self.where} failed: {e}",
+                                         status=200, body=e.body) from e
+        self.log.info("Scan {scan_id} on {target} scored {score} (threshold {threshold})",
+                      scan_id=scan_id, target=self.where, score=result.score, threshold=threshold)
+        return result
+
+    async def _kickoff(self, profile: Optional[str], deadline: _Deadline) -> Optional[str]:
+        """POST /scan; fire with the daemon's scan_id (None from old daemons).
+
+        A POST that may have reached the daemon but whose answer was lost is
+        retried; if the retry meets 409, the running scan is most likely ours
+        and is adopted. A 409 on the first attempt is someone else's scan.
+        """
+        payload = None if profile is None else {"profile": profile}
+        maybe_started = False
+
+        async def post() -> _Reply:
+            nonlocal maybe_started
+            try:
+                return await self._call("POST", "/scan", payload)
+            except _Retryable as e:
+                maybe_started = maybe_started or e.delivered
+                raise
+
+        self._progress("starting", deadline)
+        reply = await self._retrying(deadline, post, self._overdue(deadline), "retrying")
+        if reply.code == 409 and maybe_started:
+            return await self._adopt(deadline)
+        if reply.code != 202:
+            raise ScannerInvocationError(
+                f"Scan kickoff at {self.where} returned status {reply.code}: {reply.excerpt()}",
+                status=reply.code, body=reply.excerpt())
+        scan_id = self._json(reply, "POST /scan").get("scan_id")
+        self.log.info("Scan {scan_id} started on {target} (profile {profile})",
+                      scan_id=scan_id, target=self.where, profile=profile)
+        return scan_id
+
+    async def _adopt(self, deadline: _Deadline) -> Optional[str]:
+        status = await self._retrying(deadline, lambda: self._get("/status"),
+                                      self._overdue(deadline), "retrying")
+        if status.get("state") not in ("running",) + _TERMINAL_STATES:
+            raise ScannerInvocationError(
+                f"Scan daemon at {self.where} refused a retried kickoff as 'scan already running' "
+                f"but now reports state {status.get('state')!r}; start the scan again.",
+                status=409, body=status)
+        scan_id = status.get("scan_id")
+        self.log.warn("Kickoff answer from {target} was lost; adopting its running scan {scan_id}",
+                      target=self.where, scan_id=scan_id)
+        return scan_id
+
+    async def _until_terminal(self, scan_id: Optional[str], deadline: _Deadline) -> None:
+        """Poll /status every poll_interval until our scan is done or errored."""
+        overdue = self._overdue(deadline)
+        while True:
+            status = await self._retrying(deadline, lambda: self._get("/status"), overdue,
+                                          "retrying")
+            state = status.get("state")
+            if state == "idle":
+                raise ScannerInvocationError(
+                    f"Scan daemon at {self.where} reports no scan (state 'idle') while scan "
+                    f"{scan_id or '(unnamed)'} was running: the daemon restarted during the scan "
+                    f"and lost it. Start the scan again.", status=200, body=status)
+            if state not in ("running",) + _TERMINAL_STATES:
+                raise ScannerInvocationError(
+                    f"Unexpected scan state from {self.where}: {state!r}", status=200, body=status)
+            self._check_ours(scan_id, status, "status")
+            if state in _TERMINAL_STATES:
+                return
+            progress = status.get("progress") or {}
+            self._progress("running", deadline, rules_done=progress.get("rules_done"),
+                           rules_total=progress.get("rules_total"))
+            if deadline.remaining() <= 0:
+                raise overdue(None)
+            await self._sleep(min(self.poll_interval, deadline.remaining()))
+
+    # Building blocks --------------------------------------------------------
+
+    def _check_ours(self, ours: Optional[str], body: Dict[str, Any], what: str) -> None:
+        """A different scan_id means our scan is gone; old daemons send none at all."""
+        theirs = body.get("scan_id")
+        if ours is not None and theirs is not None and theirs != ours:
+            raise ScannerInvocationError(
+                f"Scan daemon at {self.where} reports {what} of scan {theirs!r}, not of ours "
+                f"({ours!r}): the daemon restarted during the scan or another client started "
+                f"a scan. Start the scan again.", status=200)
+
+    def _overdue(self, deadline: _Deadline) -> Callable[[Optional[_Retryable]], Exception]:
+        def overdue(last: Optional[_Retryable]) -> Exception:
+            message = f"Scan did not finish within {self.http_timeout:g}s on {self.where}"
+            if last is not None:
+                message += f" (last failure: {last})"
+            return ScannerInvocationError(message)
+
+        return overdue
+
+    async def _retrying(self, deadline: _Deadline, attempt: Callable[[], Awaitable[T]],
+                        give_up: Callable[[_Retryable], Exception], phase: str) -> T:
+        """Run ``attempt`` until it does not raise _Retryable or the deadline passes.
+
+        Retries come after 1, 2, 4... seconds, capped at the poll interval: a
+        single dropped request costs a second, and a daemon that stays away
+        is asked no more often than a healthy one. The last attempt is made
+        at the deadline itself, never after it.
+        """
+        failures = 0
+        while True:
+            try:
+                return await attempt()
+            except _Retryable as e:
+                failures += 1
+                if deadline.remaining() <= 0:
+                    raise give_up(e) from e
+                delay = min(2.0 ** (failures - 1), self.poll_interval, deadline.remaining())
+                self.log.warn("Request to {target} failed ({failure}); retry {failures} in {delay}s",
+                              target=self.where, failure=str(e), failures=failures, delay=delay)
+                self._progress(phase, deadline, detail=f"{e}; retrying in {delay:g}s")
+                await self._sleep(delay)
+
+    async def _once(self, path: str) -> Dict[str, Any]:
+        try:
+            return await self._get(path)
+        except _Retryable as e:
+            raise DaemonUnreachableError(
+                f"Cannot get {path} from scan daemon at {self.where}: {e}. Check that the "
+                f"cemscan daemon runs on {self.host} and that port {self.port} is open.") from e
+
+    async def _get(self, path: str) -> Dict[str, Any]:
+        """GET ``path`` expecting 200 and a JSON object; 5xx count as retryable."""
+        reply = await self._call("GET", path)
+        if reply.code >= 500:
+            raise _Retryable(f"status {reply.code}: {reply.excerpt()}", delivered=True)
+        if reply.code != 200:
+            raise ScannerInvocationError(
+                f"Scan daemon at {self.where} returned status {reply.code} for GET {path}: "
+                f"{reply.excerpt()}", status=reply.code, body=reply.excerpt())
+        return self._json(reply, f"GET {path}")
+
+    def _json(self, reply: _Reply, what: str) -> Dict[str, Any]:
+        try:
+            data = json.loads(reply.raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise ScannerInvocationError(
+                f"Scan daemon at {self.where} returned a body that is not a JSON object for "
+                f"{what} (status {reply.code}): {reply.excerpt()!r}",
+                status=reply.code, body=reply.excerpt())
+        return data
+
+    async def _call(self, method: str, path: str, payload: Optional[Dict[str, Any]] = None) -> _Reply:
+        """One request, bounded by request_timeout, network failures made _Retryable."""
+        try:
+            if self.limiter is None:
+                return await self._exchange(method, path, payload)
+            return await self.limiter.run(self._exchange, method, path, payload)
+        except _NOT_DELIVERED as e:
+            raise _Retryable(_describe(e, self.request_timeout), delivered=False) from e
+        except _MAYBE_DELIVERED as e:
+            raise _Retryable(_describe(e, self.request_timeout), delivered=True) from e
+
+    def _exchange(self, method: str, path: str, payload: Optional[Dict[str, Any]]
+                  ) -> "defer.Deferred[_Reply]":
+        async def roundtrip() -> _Reply:
+            kwargs = {} if payload is None else {"json": payload}
+            response = await self.http_client.request(
+                method, f"http://{self.where}{path}", **kwargs)
+            return _Reply(response.code, await response.content())
+
+        # One timeout for connect, request, headers and body alike: treq's
+        # own timeout stops at the headers, and a body can stall too.
+        return defer.ensureDeferred(roundtrip()).addTimeout(self.request_timeout, self.reactor)
+
+    def _sleep(self, seconds: float) -> "defer.Deferred[None]":
+        return task.deferLater(self.reactor, seconds, lambda: None)
+
+    def _progress(self, phase: str, deadline: _Deadline, **fields: Any) -> None:
+        if self.on_progress is not None:
+            self.on_progress(ScanProgress(target=self.where, phase=phase,
+                                          elapsed_s=deadline.elapsed(), **fields))
+
+
+def _describe(error: Exception, timeout: float) -> str:
+    """Words for a network failure; Twisted's wrappers hide the useful part."""
+    if isinstance(error, defer.TimeoutError):
+        return f"no answer within {timeout:g}s"
+    if isinstance(error, ConnectingCancelledError):
+        return f"could not connect within {timeout:g}s"
+    if isinstance(error, (ResponseFailed, RequestTransmissionFailed)):
+        reasons = "; ".join(reason.getErrorMessage() for reason in error.reasons)
+        return f"connection lost ({reasons or type(error).__name__})"
+    return str(error).rstrip(". ") or type(error).__name__

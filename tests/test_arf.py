@@ -1,0 +1,60 @@
+"""The streaming ARF reader."""
+
+import io
+
+import pytest
+
+from cemscan.arf import ArfError, RuleResult, parse_arf
+from tests import arfgen
+
+
+def write(tmp_path, rules, **kw):
+    path = tmp_path / "arf.xml"
+    with open(path, "w") as f:
+        arfgen.write_arf(f, rules, **kw)
+    return str(path)
+
+
+def test_rule_results_titles_severities_profile_and_score(tmp_path):
+    path = write(tmp_path, [("xccdf_a_rule_1", "First & best", "high", "pass"),
+                            ("xccdf_a_rule_2", "Second", "low", "fail")], score=50.0, filler=100)
+    parsed = parse_arf(path)
+    assert parsed.rules == (RuleResult("xccdf_a_rule_1", "pass", "high", "First & best"),
+                            RuleResult("xccdf_a_rule_2", "fail", "low", "Second"))
+    assert parsed.profile == "xccdf_io.cemscan_profile_gen"
+    assert parsed.native_score == 50.0 and parsed.native_score_max == 100.0
+    assert parsed.id == "xccdf_org.open-scap_testresult_gen"
+
+
+def test_a_rule_missing_from_the_content_copy_has_no_title(tmp_path):
+    path = tmp_path / "arf.xml"
+    buf = io.StringIO()
+    arfgen.write_arf(buf, [("xccdf_a_rule_1", "Title", "medium", "pass")])
+    path.write_text(buf.getvalue().replace('<Rule id="xccdf_a_rule_1"', '<Rule id="xccdf_a_rule_other"'))
+    assert parse_arf(str(path)).rules[0].title is None
+
+
+def test_missing_score_and_profile_are_none(tmp_path):
+    parsed = parse_arf(write(tmp_path, arfgen.rules_with(["pass"]), profile=None, score=None))
+    assert parsed.native_score is None and parsed.profile is None
+
+
+def test_no_test_result(tmp_path):
+    path = tmp_path / "arf.xml"
+    path.write_text('<arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1"/>')
+    with pytest.raises(ArfError, match="holds no XCCDF 1.2 TestResult"):
+        parse_arf(str(path))
+
+
+def test_truncated_file(tmp_path):
+    path = tmp_path / "arf.xml"
+    buf = io.StringIO()
+    arfgen.write_arf(buf, arfgen.rules_with(["pass"] * 3))
+    path.write_text(buf.getvalue()[:-200])
+    with pytest.raises(ArfError, match="is not well-formed XML"):
+        parse_arf(str(path))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ArfError, match="cannot read .*nothing.xml: No such file or directory"):
+        parse_arf(str(tmp_path / "nothing.xml"))
