@@ -7,6 +7,7 @@ first scan, far from whoever mistyped it.
 
 import os
 import shutil
+import sys
 from typing import Any, Optional
 
 from twisted.application import service, strports
@@ -51,6 +52,18 @@ class Options(usage.Options):
         ["state-dir", None, "/var/lib/cemscan", "Folder for reports and state."],
         ["scan-timeout", None, "3600", "Seconds a scan may run before it is killed."],
     ]
+
+    def parseOptions(self, options: Optional[list] = None) -> None:
+        try:
+            super().parseOptions(options)
+        except usage.UsageError as e:
+            if getattr(self, "parent", None) is None:
+                raise
+            # Parsed as twistd's subcommand: twistd 22.4 (Debian bookworm)
+            # prints a usage error and then exits 0, which would tell
+            # systemd and scripts that a misconfigured daemon started fine.
+            sys.stderr.write("twistd cemscan: %s\nRun 'twistd cemscan --help' for the options.\n" % (e,))
+            raise SystemExit(1) from e
 
     def postOptions(self) -> None:
         self["port"] = _number("port", self["port"], 1, 65535, int)
