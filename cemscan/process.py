@@ -116,7 +116,7 @@ class ScannerProcess:
     killpg: Callable[[int, int], None] = attr.ib(default=os.killpg)
     setsid: str = attr.ib(default="setsid")
 
-    _pid: Optional[int] = attr.ib(init=False, default=None)
+    pid: Optional[int] = attr.ib(init=False, default=None)
     _protocol: Optional[_ScannerProtocol] = attr.ib(init=False, default=None)
     _timers: List[IDelayedCall] = attr.ib(init=False, factory=list)
     _stopped_because: Optional[str] = attr.ib(init=False, default=None)
@@ -142,9 +142,9 @@ class ScannerProcess:
             stdout_log.close()
             stderr_log.close()
             return defer.fail(e)
-        self._pid = transport.pid
+        self.pid = transport.pid
         self._running = True
-        self.log.info("scanner started: pid {pid} argv {argv}", pid=self._pid, argv=self.argv)
+        self.log.info("scanner started: pid {pid} argv {argv}", pid=self.pid, argv=self.argv)
         if self.timeout is not None:
             self._timers.append(self._clock.callLater(
                 self.timeout, self.stop, "timed out after %gs" % self.timeout))
@@ -159,7 +159,7 @@ class ScannerProcess:
         if not self._running or self._stopped_because is not None:
             return
         self._stopped_because = why
-        self.log.warn("stopping scanner pid {pid}: {why}", pid=self._pid, why=why)
+        self.log.warn("stopping scanner pid {pid}: {why}", pid=self.pid, why=why)
         self._signal_group(signal.SIGTERM)
         self._timers.append(self._clock.callLater(self.kill_grace, self._signal_group, signal.SIGKILL))
 
@@ -167,14 +167,14 @@ class ScannerProcess:
         self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, sig: int) -> None:
-        if self._pid is None:
+        if self.pid is None:
             return
         try:
-            self.killpg(self._pid, sig)
+            self.killpg(self.pid, sig)
         except ProcessLookupError:
             pass  # the group is empty: nothing left to stop
         except PermissionError as e:
-            self.log.error("cannot signal scanner group {pid}: {error}", pid=self._pid, error=e)
+            self.log.error("cannot signal scanner group {pid}: {error}", pid=self.pid, error=e)
 
     def _finish(self, codes: tuple) -> ProcessOutcome:
         self._running = False
@@ -185,3 +185,36 @@ class ScannerProcess:
         exit_code, sig = codes
         assert self._protocol is not None
         return ProcessOutcome(exit_code, sig, self._protocol.stderr_tail(), self._stopped_because)
+
+
+def _stat_fields(pid: int, proc: str) -> Optional[List[str]]:
+    """Fields of /proc/PID/stat after the command name (field 3 onwards)."""
+    try:
+        with open(os.path.join(proc, str(pid), "stat"), "rb") as f:
+            return f.read().rsplit(b")", 1)[1].decode("ascii", "replace").split()
+    except (OSError, IndexError):
+        return None
+
+
+def start_time(pid: int, proc: str = "/proc") -> Optional[int]:
+    """When ``pid`` started (clock ticks since boot): tells a reused pid from ours."""
+    fields = _stat_fields(pid, proc)
+    return int(fields[19]) if fields else None
+
+
+def group_is_ours(pgid: int, started: Optional[int], proc: str = "/proc") -> bool:
+    """Does process group ``pgid`` still hold processes of the scanner we started?
+
+    While its leader lives, the leader's start time must match.  Once the
+    leader is gone, any member left is ours: the kernel gives no new process
+    a pid that is still in use as a process group id.
+    """
+    leader = _stat_fields(pgid, proc)
+    if leader is not None and leader[0] != "Z":
+        return started is not None and int(leader[19]) == started
+    for entry in os.listdir(proc):
+        if entry.isdigit() and entry != str(pgid):
+            fields = _stat_fields(int(entry), proc)
+            if fields and fields[0] != "Z" and fields[2] == str(pgid):
+                return True
+    return False

@@ -2,6 +2,7 @@
 
     GET  /health   200 once the scanner binary and content are there, else 503
     POST /scan     202 started | 409 already running | 400 bad body | 413 too big
+    DELETE /scan   202 cancelling | 409 nothing running
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
     GET  /result   200 with the result in done/error, else 404
 
@@ -15,7 +16,7 @@ from twisted.web import http, server
 
 from cemscan import __version__
 from cemscan.jsonweb import Answer, JSONEndpoint, JSONRoot
-from cemscan.state import ScanAlreadyRunning, ScanManager, UnknownProfile
+from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
 
 #: Largest POST /scan body read; a profile id is a few dozen bytes.
 MAX_BODY_BYTES = 64 * 1024
@@ -58,6 +59,14 @@ class StartScan(_ManagerEndpoint):
         except ScanAlreadyRunning as e:
             return http.CONFLICT, {"error": "scan already running", "scan_id": e.scan_id}
         return http.ACCEPTED, {"status": "started", "scan_id": scan.id, "profile": scan.profile}
+
+    def json_DELETE(self, request: server.Request) -> Answer:
+        """Cancel: the scanner's whole process group is stopped, the scan ends in error."""
+        try:
+            scan = self.manager.cancel()
+        except NothingRunning as e:
+            return http.CONFLICT, {"error": "%s; nothing to cancel" % (e,)}
+        return http.ACCEPTED, {"status": "cancelling", "scan_id": scan.id}
 
 
 def _requested_profile(request: server.Request) -> Optional[str]:

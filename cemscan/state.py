@@ -10,6 +10,7 @@ polling, so an idle daemon does nothing at all.
 import datetime
 import enum
 import os
+import signal
 from typing import Any, Callable, Dict, Mapping, Optional
 
 import attr
@@ -20,7 +21,8 @@ from cemscan import scoring
 from cemscan.arf import ArfError, TestResult
 from cemscan.content import Content
 from cemscan.openscap import OpenSCAP
-from cemscan.process import ProcessOutcome, ScannerProcess, scanner_environment
+from cemscan.process import ProcessOutcome, ScannerProcess, group_is_ours, scanner_environment, start_time
+from cemscan.store import StateStore
 
 ParseArf = Callable[[str], "defer.Deferred[TestResult]"]
 
@@ -42,6 +44,13 @@ class UnknownProfile(ValueError):
     """A profile the content does not define."""
 
 
+class NothingRunning(Exception):
+    """A cancel with no scan to cancel."""
+
+
+INTERRUPTED = "scan interrupted: the daemon restarted during the scan"
+
+
 def isoformat(seconds: float) -> str:
     """UTC, second precision, with a Z: what every client can parse."""
     when = datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
@@ -59,7 +68,20 @@ class Scan:
     rules_total: Optional[int] = attr.ib()
     rules_done: int = attr.ib(default=0)
     finished_at: Optional[float] = attr.ib(default=None)
-    result: Optional[Dict[str, Any]] = attr.ib(default=None)
+    #: The scanner's process group and its leader's start time, so that a
+    #: restarted daemon can find (and stop) what an earlier one left running.
+    pgid: Optional[int] = attr.ib(default=None)
+    pgid_started: Optional[int] = attr.ib(default=None)
+    cancelled: Optional[str] = attr.ib(default=None)
+    result: Optional[Dict[str, Any]] = attr.ib(default=None, repr=False)
+
+    def to_json(self) -> Dict[str, Any]:
+        return attr.asdict(self, filter=lambda a, _: a.name not in ("result", "cancelled"))
+
+    @classmethod
+    def from_json(cls, data: Dict[str, Any]) -> "Scan":
+        known = {a.name for a in attr.fields(cls)} - {"result", "cancelled"}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @attr.s
@@ -77,6 +99,11 @@ class ScanManager:
     scan_timeout: Optional[float] = attr.ib(default=3600.0)
     environ: Mapping[str, str] = attr.ib(factory=lambda: dict(os.environ))
     process_factory: Callable[..., ScannerProcess] = attr.ib(default=ScannerProcess)
+    store: Optional[StateStore] = attr.ib(default=None)
+    #: How many scan folders to keep on disk (the current one always stays).
+    keep: int = attr.ib(default=10)
+    group_is_ours: Callable[[int, Optional[int]], bool] = attr.ib(default=group_is_ours)
+    killpg: Callable[[int, int], None] = attr.ib(default=os.killpg)
 
     state: State = attr.ib(init=False, default=State.IDLE)
     current: Optional[Scan] = attr.ib(init=False, default=None)
@@ -91,6 +118,49 @@ class ScanManager:
                                  % (chosen, ", ".join(sorted(self.content.profiles))))
         return chosen
 
+    def restore(self) -> None:
+        """Take up where the last daemon left off (called once, before serving).
+
+        A finished scan comes back exactly as it was.  A scan that was running
+        cannot be resumed: it ends in error, and whatever is left of its
+        scanner is killed, so that it neither runs unsupervised nor blocks
+        the next scan.
+        """
+        saved = self.store.load() if self.store is not None else None
+        if not saved or not saved.get("scan"):
+            return
+        scan = Scan.from_json(saved["scan"])
+        self.current = scan
+        if saved["state"] in (State.DONE.value, State.ERROR.value):
+            scan.result = saved.get("result")
+            self.state = State(saved["state"])
+            return
+        self.log.warn("scan {scan_id} was interrupted by a restart", scan_id=scan.id)
+        self._kill_leftovers(scan)
+        scan.finished_at = self.reactor.seconds()
+        self.state = State.RUNNING
+        self._finished = defer.ensureDeferred(self._conclude(scan, _error(INTERRUPTED)))
+
+    def _kill_leftovers(self, scan: Scan) -> None:
+        if scan.pgid is not None and self.group_is_ours(scan.pgid, scan.pgid_started):
+            self.log.warn("killing the interrupted scan's scanner (process group {pgid})", pgid=scan.pgid)
+            try:
+                self.killpg(scan.pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def cancel(self) -> Scan:
+        """Stop the running scan; it ends in error, saying it was cancelled."""
+        if self.state is not State.RUNNING or self.current is None:
+            raise NothingRunning("no scan is running (state: %s)" % self.state.value)
+        scan = self.current
+        if scan.cancelled is None:
+            scan.cancelled = "cancelled by request"
+            self.log.info("scan {scan_id} cancelled by request", scan_id=scan.id)
+            if self._process is not None:
+                self._process.stop(scan.cancelled)
+        return scan
+
     def start(self, profile: Optional[str] = None) -> Scan:
         """Begin a scan now; the rest happens on Deferreds."""
         if self.state is State.RUNNING:
@@ -104,6 +174,7 @@ class ScanManager:
         self.current = scan
         self.state = State.RUNNING
         self.log.info("scan {scan_id} started: profile {profile}", scan_id=scan.id, profile=chosen)
+        self._save_state()
         self._finished = defer.ensureDeferred(self._run(scan))
         return scan
 
@@ -122,22 +193,28 @@ class ScanManager:
         except Exception as e:  # anything unforeseen still ends the scan
             self.log.failure("scan {scan_id} failed unexpectedly", scan_id=scan.id)
             result = _error("internal error during the scan: %s" % (e,))
-        self._finish(scan, result)
+        scan.finished_at = self.reactor.seconds()
+        await self._conclude(scan, result)
 
     async def _scan(self, scan: Scan) -> Dict[str, Any]:
-        missing = self.scanner.missing()
-        if missing:
-            return _error("cannot scan: missing %s" % ", ".join(missing))
         try:
             os.makedirs(scan.directory)
         except OSError as e:
             return _error("cannot create the scan folder %s: %s" % (scan.directory, e.strerror or e))
+        missing = self.scanner.missing()
+        if missing:
+            return _error("cannot scan: missing %s" % ", ".join(missing))
         self._process = self.process_factory(
             reactor=self.reactor, argv=self.scanner.argv(scan.profile, scan.directory),
             env=scanner_environment(self.environ), workdir=scan.directory,
             on_line=lambda line: self._progress(scan, line), timeout=self.scan_timeout)
+        ended = self._process.start()
+        scan.pgid = self._process.pid
+        if scan.pgid is not None:
+            scan.pgid_started = start_time(scan.pgid)
+            self._save_state()
         try:
-            outcome: ProcessOutcome = await self._process.start()
+            outcome: ProcessOutcome = await ended
         except OSError as e:
             return _error("cannot start the scanner: %s" % (e,))
         finally:
@@ -149,18 +226,39 @@ class ScanManager:
             parsed: TestResult = await self.parse_arf(self.scanner.arf_path(scan.directory))
         except ArfError as e:
             return _error("the scan ran but its results cannot be read: %s" % (e,), outcome)
+        if scan.cancelled:
+            return _error("scan %s" % scan.cancelled, outcome)
         return dict(scoring.summarize(parsed.rules), native_score=parsed.native_score)
 
     def _progress(self, scan: Scan, line: str) -> None:
         if self.scanner.parse_progress(line) is not None:
             scan.rules_done += 1
 
-    def _finish(self, scan: Scan, outcome: Dict[str, Any]) -> None:
-        scan.finished_at = self.reactor.seconds()
-        scan.result = dict(outcome, **self._scan_fields(scan))
-        self.state = State.ERROR if "error" in outcome else State.DONE
-        self.log.info("scan {scan_id} ended: {state} {message}", scan_id=scan.id, state=self.state.value,
-                      message=outcome.get("error", "score %s" % outcome.get("score")))
+    async def _conclude(self, scan: Scan, outcome: Dict[str, Any]) -> None:
+        """Save the result, then (only then) say the scan is over."""
+        fields = self._scan_fields(scan)
+        result = dict(outcome, **fields)
+        state = State.ERROR if "error" in result else State.DONE
+        if self.store is not None:
+            try:
+                await self.store.save_result(scan.directory, result)
+                await self.store.save_state(state.value, scan.to_json())
+            except OSError as e:
+                self.log.error("cannot save scan {scan_id}: {error}", scan_id=scan.id, error=e)
+                result, state = dict(_unsaved(result, e), **fields), State.ERROR
+        scan.result = result
+        self.state = state
+        self.log.info("scan {scan_id} ended: {state} {message}", scan_id=scan.id, state=state.value,
+                      message=result.get("error", "score %s" % result.get("score")))
+        if self.store is not None:
+            self.store.prune(self.keep, scan.directory).addErrback(
+                lambda f: self.log.failure("cannot prune old scans", f))
+
+    def _save_state(self) -> None:
+        """Record the running scan; a failure here is logged, the scan goes on."""
+        if self.store is not None and self.current is not None:
+            self.store.save_state(self.state.value, self.current.to_json()).addErrback(
+                lambda f: self.log.error("cannot save the daemon state: {error}", error=f.value))
 
     def _scan_fields(self, scan: Scan) -> Dict[str, Any]:
         assert scan.finished_at is not None
@@ -201,12 +299,21 @@ class ScanManager:
     def shutdown(self) -> defer.Deferred:
         """Stop a running scan (its whole process group) and wait for it to end."""
         if self._process is not None:
-            self._process.stop("stopped: the daemon is shutting down")
+            self._process.stop("interrupted: the daemon stopped during the scan")
         if self._finished is None or self.state is not State.RUNNING:
             return defer.succeed(None)
         done: defer.Deferred = defer.Deferred()
         self._finished.addBoth(lambda _: done.callback(None))
         return done
+
+
+def _unsaved(result: Dict[str, Any], e: OSError) -> Dict[str, Any]:
+    """A result that could not be written to disk: an error, but nothing lost."""
+    where = getattr(e, "filename", None) or "the state folder"
+    message = "cannot save the result to %s: %s" % (where, e.strerror or e)
+    if "error" in result:
+        return dict(result, error="%s (and %s)" % (result["error"], message))
+    return dict(_error(message), unsaved_result=result)
 
 
 def _error(message: str, outcome: Optional[ProcessOutcome] = None) -> Dict[str, Any]:

@@ -19,6 +19,7 @@ from cemscan.jsonweb import json_site
 from cemscan.openscap import OpenSCAP
 from cemscan.resources import build_root
 from cemscan.state import ScanManager
+from cemscan.store import StateStore
 
 SCANNERS = ("openscap",)
 
@@ -51,6 +52,7 @@ class Options(usage.Options):
         ["profile", None, None, "XCCDF profile id (default: the content's standard or first profile)."],
         ["state-dir", None, "/var/lib/cemscan", "Folder for reports and state."],
         ["scan-timeout", None, "3600", "Seconds a scan may run before it is killed."],
+        ["keep", None, "10", "How many scan folders (ARF, output, result) to keep under the state dir."],
     ]
 
     def parseOptions(self, options: Optional[list] = None) -> None:
@@ -68,6 +70,7 @@ class Options(usage.Options):
     def postOptions(self) -> None:
         self["port"] = _number("port", self["port"], 1, 65535, int)
         self["scan-timeout"] = _number("scan-timeout", self["scan-timeout"], 1, 7 * 24 * 3600)
+        self["keep"] = _number("keep", self["keep"], 1, 100000, int)
         if self["scanner"] not in SCANNERS:
             raise usage.UsageError("--scanner: %r is not one of %s" % (self["scanner"], ", ".join(SCANNERS)))
         if self["listen"] is not None:
@@ -117,10 +120,14 @@ def _writable_dir(path: str) -> str:
 
 
 class ScanManagerService(service.Service):
-    """Stops a running scan (and its process group) when the daemon stops."""
+    """Takes up the saved state when the daemon starts; stops a running scan when it stops."""
 
     def __init__(self, manager: ScanManager) -> None:
         self.manager = manager
+
+    def startService(self) -> None:
+        service.Service.startService(self)
+        self.manager.restore()
 
     def stopService(self) -> Any:
         service.Service.stopService(self)
@@ -131,8 +138,8 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
     if reactor is None:
         from twisted.internet import reactor
 
-    def parse_in_thread(path: str) -> Any:
-        return threads.deferToThreadPool(reactor, reactor.getThreadPool(), arf.parse_arf, path)
+    def in_thread(f: Any, *args: Any) -> Any:
+        return threads.deferToThreadPool(reactor, reactor.getThreadPool(), f, *args)
 
     manager = ScanManager(
         reactor=reactor,
@@ -140,8 +147,10 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
         content=config["content"],
         default_profile=config["profile"],
         state_dir=config["state-dir"],
-        parse_arf=parse_in_thread,
+        parse_arf=lambda path: in_thread(arf.parse_arf, path),
         scan_timeout=config["scan-timeout"],
+        store=StateStore(config["state-dir"], run_in_thread=in_thread),
+        keep=config["keep"],
     )
     listen = config["listen"] or "tcp:%d:interface=%s" % (config["port"], config["interface"].replace(":", "\\:"))
     top = service.MultiService()

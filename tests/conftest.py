@@ -11,6 +11,7 @@ from cemscan.arf import parse_arf
 from cemscan.openscap import OpenSCAP
 from cemscan.process import ScannerProcess
 from cemscan.state import ScanManager
+from cemscan.store import StateStore
 from tests import arfgen, fakes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,11 +53,19 @@ def make_manager(tmp_path: Any, reactor: fakes.FakeProcessReactor, killpg: fakes
             scan_timeout=100.0,
             environ={"PATH": "/usr/bin:/bin", "SECRET": "x", "OSCAP_PROBE_ROOT": "/mnt"},
             process_factory=functools.partial(ScannerProcess, killpg=killpg, kill_grace=5.0),
+            store=StateStore(str(tmp_path / "state"), run_in_thread=in_this_thread),
+            killpg=killpg,
+            group_is_ours=lambda pgid, started: False,
         )
         args.update(overrides)
         return ScanManager(**args)
 
     return make
+
+
+def in_this_thread(f: Callable, *args: Any) -> defer.Deferred:
+    """What the store runs in a worker thread, run here: tests stay synchronous."""
+    return defer.maybeDeferred(f, *args)
 
 
 def finish_with_arf(spawned: fakes.Spawned, results: Iterable[str], exit_code: Optional[int] = 2,

@@ -96,12 +96,29 @@ def test_whitespace_body_means_default_profile(http, reactor):
     assert code == 202 and body["profile"] == "xccdf_t_profile_a"
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "OPTIONS"])
 def test_other_methods_on_scan_are_405_with_allow(http, method):
     code, headers, body = call(http, method, "/scan")
     assert code == 405
     assert body["error"] == "use POST /scan"
-    assert headers.getRawHeaders("allow") == ["POST"]
+    assert headers.getRawHeaders("allow") == ["DELETE, POST"]
+
+
+def test_delete_scan_cancels_the_running_scan(http, manager, reactor, killpg):
+    call(http, "POST", "/scan")
+    code, _, body = call(http, "DELETE", "/scan")
+    assert code == 202 and body == {"status": "cancelling", "scan_id": manager.current.id}
+    assert killpg.calls == [(reactor.spawned[0].pid, 15)]
+    reactor.spawned[0].end(None, 15)
+    code, _, body = call(http, "GET", "/result")
+    assert body["error"] == "scan cancelled by request"
+    assert call(http, "GET", "/status")[2]["state"] == "error"
+
+
+def test_delete_scan_with_nothing_running_is_409(http):
+    code, _, body = call(http, "DELETE", "/scan")
+    assert code == 409
+    assert body == {"error": "no scan is running (state: idle); nothing to cancel"}
 
 
 def test_post_on_status_is_405_naming_get(http):

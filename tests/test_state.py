@@ -6,7 +6,7 @@ import signal
 import pytest
 from twisted.internet import defer
 
-from cemscan.state import ScanAlreadyRunning, State, UnknownProfile, isoformat
+from cemscan.state import NothingRunning, ScanAlreadyRunning, State, UnknownProfile, isoformat
 from tests.conftest import finish_with_arf
 
 
@@ -194,9 +194,123 @@ def test_shutdown_stops_the_running_scan_and_waits_for_it(make_manager, reactor,
     assert not stopped.called
     reactor.spawned[0].end(None, signal.SIGTERM)
     assert stopped.called
-    assert manager.result()["error"] == "scan stopped: the daemon is shutting down"
+    assert manager.result()["error"] == "scan interrupted: the daemon stopped during the scan"
 
 
 def test_shutdown_when_idle_is_immediate(make_manager):
     assert make_manager().shutdown().called
 
+
+
+# --- persistence across restarts ---
+
+def restarted(make_manager, **kw):
+    """A new manager over the same state folder, as after a daemon restart."""
+    manager = make_manager(**kw)
+    manager.restore()
+    return manager
+
+
+def test_a_finished_scan_survives_a_restart_exactly(make_manager, reactor):
+    first = make_manager()
+    first.start()
+    finish_with_arf(reactor.spawned[0], ["pass", "fail"])
+    status, result = first.status(), first.result()
+    again = restarted(make_manager)
+    assert again.state is State.DONE
+    assert again.status() == status and again.result() == result
+
+
+def test_an_error_survives_a_restart(make_manager, reactor):
+    first = make_manager()
+    first.start()
+    reactor.spawned[0].end(1)
+    again = restarted(make_manager)
+    assert again.state is State.ERROR and again.result() == first.result()
+
+
+def test_a_scan_running_at_restart_ends_interrupted_and_its_scanner_is_killed(make_manager, reactor, killpg):
+    first = make_manager()
+    scan = first.start()
+    pgid = reactor.spawned[0].pid
+    reactor.advance(50)
+    owned = []
+    again = restarted(make_manager, group_is_ours=lambda g, started: owned.append(g) or True)
+    assert owned == [pgid]
+    assert killpg.calls == [(pgid, signal.SIGKILL)]
+    assert again.state is State.ERROR
+    result = again.result()
+    assert result["error"] == "scan interrupted: the daemon restarted during the scan"
+    assert result["scan_id"] == scan.id and result["finished_at"] == isoformat(50)
+    # ...and that verdict is itself saved: a second restart says the same.
+    assert restarted(make_manager).result() == result
+
+
+def test_a_leftover_group_that_is_not_ours_is_left_alone(make_manager, reactor, killpg):
+    make_manager().start()
+    restarted(make_manager, group_is_ours=lambda g, started: False)
+    assert killpg.calls == []
+
+
+def test_first_start_is_idle(make_manager):
+    assert restarted(make_manager).state is State.IDLE
+
+
+def test_result_that_cannot_be_saved_is_an_error_naming_the_path_but_kept(make_manager, reactor):
+    def disk_full(f, path, data):
+        if path.endswith("result.json"):
+            return defer.fail(OSError(28, "No space left on device", path))
+        return defer.maybeDeferred(f, path, data)
+
+    manager = make_manager()
+    manager.store.run_in_thread = disk_full
+    scan = manager.start()
+    finish_with_arf(reactor.spawned[0], ["pass"])
+    result = manager.result()
+    assert manager.state is State.ERROR
+    assert result["error"] == "cannot save the result to %s: No space left on device" % os.path.join(
+        scan.directory, "result.json")
+    assert result["unsaved_result"]["passed_count"] == 1
+    assert result["scan_id"] == scan.id
+
+
+def test_old_scan_folders_are_pruned_to_keep(make_manager, reactor):
+    manager = make_manager(keep=2)
+    ids = []
+    for n in range(4):
+        reactor.advance(1)
+        ids.append(manager.start().id)
+        finish_with_arf(reactor.spawned[n], ["pass"])
+    assert sorted(os.listdir(os.path.join(manager.state_dir, "scans"))) == ids[-2:]
+
+
+# --- cancel ---
+
+def test_cancel_stops_the_group_and_ends_in_error(make_manager, reactor, killpg):
+    manager = make_manager()
+    scan = manager.start()
+    assert manager.cancel() is scan
+    assert killpg.calls == [(reactor.spawned[0].pid, signal.SIGTERM)]
+    reactor.spawned[0].end(None, signal.SIGTERM)
+    assert manager.state is State.ERROR
+    assert manager.result()["error"] == "scan cancelled by request"
+
+
+def test_cancel_while_parsing_still_cancels(make_manager, reactor):
+    parsing = defer.Deferred()
+    manager = make_manager(parse_arf=lambda path: parsing)
+    manager.start()
+    reactor.spawned[0].end(0)
+    manager.cancel()
+    parsing.callback(None)
+    assert manager.result()["error"] == "scan cancelled by request"
+
+
+def test_cancel_with_nothing_running(make_manager, reactor):
+    manager = make_manager()
+    with pytest.raises(NothingRunning, match=r"no scan is running \(state: idle\)"):
+        manager.cancel()
+    manager.start()
+    finish_with_arf(reactor.spawned[0], ["pass"])
+    with pytest.raises(NothingRunning, match=r"state: done"):
+        manager.cancel()

@@ -36,7 +36,7 @@ def parse(files, *extra):
 def test_defaults(files):
     options = parse(files)
     assert options["port"] == 8084 and options["interface"] == "0.0.0.0" and options["listen"] is None
-    assert options["scanner"] == "openscap" and options["scan-timeout"] == 3600
+    assert options["scanner"] == "openscap" and options["scan-timeout"] == 3600 and options["keep"] == 10
     assert options["profile"] == "xccdf_t_profile_base"
     assert os.path.isdir(files["state"])
 
@@ -50,6 +50,7 @@ def test_state_dir_default_is_var_lib():
     (["--port", "70000"], "--port: '70000' is not a whole number"),
     (["--scan-timeout", "-1"], "--scan-timeout: '-1' is not a number"),
     (["--scan-timeout", "soon"], "--scan-timeout: 'soon' is not a number"),
+    (["--keep", "0"], "--keep: '0' is not a whole number from 1 to 100000"),
     (["--scanner", "nessus"], "--scanner: 'nessus' is not one of openscap"),
     (["--listen", "carrier-pigeon:12"], "--listen: 'carrier-pigeon:12' is not a usable endpoint"),
     (["--profile", "xccdf_nope"], "--profile: unknown profile 'xccdf_nope'"),
@@ -130,7 +131,7 @@ def test_twistd_finds_the_plugin_and_lists_the_options(tmp_path):
     done = twistd("cemscan", "--help", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     for option in ("--port=", "--interface=", "--listen=", "--scanner=", "--oscap=", "--content=", "--profile=",
-                   "--state-dir=", "--scan-timeout="):
+                   "--state-dir=", "--scan-timeout=", "--keep="):
         assert option in done.stdout
 
 

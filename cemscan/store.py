@@ -1,0 +1,115 @@
+"""The daemon's memory on disk, so that a restart loses nothing.
+
+``state.json`` in the state folder says which scan is current and in what
+state; each scan folder holds its own ``result.json``.  Every file is written
+whole or not at all (temp file, fsync, rename, fsync of the folder), and in a
+worker thread: an fsync of a few MB on the reactor thread would stall every
+request for the better part of a second.
+"""
+
+import json
+import os
+import shutil
+from typing import Any, Callable, Dict, List, Optional
+
+import attr
+from twisted.internet import defer
+from twisted.logger import Logger
+
+STATE_FILE = "state.json"
+RESULT_FILE = "result.json"
+SCANS_DIR = "scans"
+FORMAT_VERSION = 1
+
+RunInThread = Callable[..., defer.Deferred]
+
+
+def write_json_atomic(path: str, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON; readers see the old or the new file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    folder = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def read_json(path: str) -> Any:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+@attr.s
+class StateStore:
+    log = Logger()
+
+    directory: str = attr.ib()
+    run_in_thread: RunInThread = attr.ib()
+    _lock: defer.DeferredLock = attr.ib(init=False, factory=defer.DeferredLock)
+
+    @property
+    def state_path(self) -> str:
+        return os.path.join(self.directory, STATE_FILE)
+
+    def scans_dir(self) -> str:
+        return os.path.join(self.directory, SCANS_DIR)
+
+    def load(self) -> Optional[Dict[str, Any]]:
+        """The saved state with its scan's result, or None (first start, or unreadable).
+
+        Called once at start-up, before the reactor runs, so it may block.
+        """
+        try:
+            state = read_json(self.state_path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            self.log.error("ignoring unreadable {path}: {error}", path=self.state_path, error=e)
+            return None
+        if not isinstance(state, dict) or state.get("version") != FORMAT_VERSION:
+            self.log.error("ignoring {path}: not a state file of this version", path=self.state_path)
+            return None
+        scan = state.get("scan") or {}
+        if scan.get("directory") and state.get("state") in ("done", "error"):
+            try:
+                state["result"] = read_json(os.path.join(scan["directory"], RESULT_FILE))
+            except (OSError, ValueError) as e:
+                state["result"] = {"error": "the result of scan %s was lost: %s" % (scan.get("id"), e)}
+        return state
+
+    def save_state(self, state: str, scan: Optional[Dict[str, Any]]) -> defer.Deferred:
+        """Record which scan is current and its state."""
+        data = {"version": FORMAT_VERSION, "state": state, "scan": scan}
+        return self._write(self.state_path, data)
+
+    def save_result(self, scan_dir: str, result: Dict[str, Any]) -> defer.Deferred:
+        return self._write(os.path.join(scan_dir, RESULT_FILE), result)
+
+    def _write(self, path: str, data: Any) -> defer.Deferred:
+        # One write at a time, in the order asked: a late "running" must
+        # never overwrite an earlier-asked "done".
+        return self._lock.run(self.run_in_thread, write_json_atomic, path, data)
+
+    def prune(self, keep: int, current: str) -> defer.Deferred:
+        """Delete all but the newest ``keep`` scan folders (never ``current``)."""
+        return self._lock.run(self.run_in_thread, prune_scans, self.scans_dir(), keep, current)
+
+
+def prune_scans(scans_dir: str, keep: int, current: str) -> List[str]:
+    """Scan folders are named by start time, so name order is age order."""
+    try:
+        names = sorted(os.listdir(scans_dir))
+    except FileNotFoundError:
+        return []
+    removed = []
+    for name in names[:max(len(names) - keep, 0)]:
+        path = os.path.join(scans_dir, name)
+        if os.path.abspath(path) != os.path.abspath(current):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
+    return removed
