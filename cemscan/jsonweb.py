@@ -7,14 +7,15 @@ with ``Content-Type: application/json``.
 """
 
 import json
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import http, resource, server
 
 JSON_TYPE = b"application/json"
-Answer = Tuple[int, Dict[str, Any]]
+Answer = Union[Tuple[int, Dict[str, Any]], "defer.Deferred[Tuple[int, Dict[str, Any]]]"]
 
 log = Logger()
 
@@ -30,7 +31,8 @@ def write_json(request: server.Request, code: int, body: Dict[str, Any]) -> byte
 class JSONEndpoint(resource.Resource):
     """A leaf answering JSON; subclasses define ``json_GET`` and friends.
 
-    Each ``json_<METHOD>(request)`` returns ``(code, body)``.  Anything else
+    Each ``json_<METHOD>(request)`` returns ``(code, body)``, or a Deferred
+    of it to answer later (a long-poll).  Anything else
     (another method, a sub-path, an exception) still gets a JSON answer.
     """
 
@@ -47,11 +49,16 @@ class JSONEndpoint(resource.Resource):
             request.setHeader(b"allow", ", ".join(allowed).encode("ascii"))
             return write_json(request, http.NOT_ALLOWED, {"error": self.method_hint(), "allow": allowed})
         try:
-            code, body = handler(request)
+            answer = handler(request)
         except Exception:
             log.failure("error answering {method} {path}", method=method, path=request.path)
             return write_json(request, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
-        return write_json(request, code, body)
+        if not isinstance(answer, defer.Deferred):
+            return write_json(request, *answer)
+        # A long-poll: answer later, and forget it if the client goes away.
+        request.notifyFinish().addErrback(lambda _: answer.cancel())
+        answer.addCallbacks(lambda code_body: _finish(request, *code_body), lambda f: _fail(request, f))
+        return server.NOT_DONE_YET
 
     def allowed_methods(self) -> list:
         names = sorted(name[len("json_"):] for name in dir(self) if name.startswith("json_"))
@@ -59,6 +66,19 @@ class JSONEndpoint(resource.Resource):
 
     def method_hint(self) -> str:
         return "use %s" % " or ".join(self.allowed_methods())
+
+
+def _finish(request: server.Request, code: int, body: Dict[str, Any]) -> None:
+    # A client that left has cancelled its answer already: nothing gets here.
+    request.write(write_json(request, code, body))
+    request.finish()
+
+
+def _fail(request: server.Request, failure: Failure) -> None:
+    if failure.check(defer.CancelledError):
+        return  # the client left: nobody to answer
+    log.failure("error answering {path}", failure, path=request.path)
+    _finish(request, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
 
 
 INTERNAL_ERROR = {"error": "internal error in the daemon; its log (journalctl -u cemscan) has the details"}

@@ -4,6 +4,7 @@
     POST /scan     202 started | 409 already running | 400 bad body | 413 too big
     DELETE /scan   202 cancelling | 409 nothing running
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
+                   ?wait=N (N <= 30): answer as soon as a running scan ends
     GET  /result   200 with the result in done/error, else 404
 
 Every answer is JSON (see :mod:`cemscan.jsonweb`).
@@ -20,6 +21,8 @@ from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, Unkno
 
 #: Largest POST /scan body read; a profile id is a few dozen bytes.
 MAX_BODY_BYTES = 64 * 1024
+#: Longest long-poll: short enough that no NAT drops the idle connection.
+MAX_WAIT_SECONDS = 30
 ACCEPTED_BODY = 'an empty body or a JSON object {"profile": "<profile id>"}'
 
 
@@ -95,7 +98,27 @@ def _requested_profile(request: server.Request) -> Optional[str]:
 
 class Status(_ManagerEndpoint):
     def json_GET(self, request: server.Request) -> Answer:
-        return http.OK, self.manager.status()
+        try:
+            wait = _wait_seconds(request)
+        except BadRequest as e:
+            return e.code, {"error": str(e)}
+        if not wait:
+            return http.OK, self.manager.status()
+        return self.manager.wait_for_change(wait).addCallback(lambda _: (http.OK, self.manager.status()))
+
+
+def _wait_seconds(request: server.Request) -> float:
+    """``?wait=N``: answer when the running scan ends, or after N seconds at most."""
+    values = request.args.get(b"wait")
+    if not values:
+        return 0.0
+    try:
+        wait = float(values[-1].decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        wait = -1.0
+    if not 0 <= wait <= MAX_WAIT_SECONDS:  # also refuses nan
+        raise BadRequest(http.BAD_REQUEST, "wait must be a number of seconds from 0 to %d" % MAX_WAIT_SECONDS)
+    return wait
 
 
 class Result(_ManagerEndpoint):

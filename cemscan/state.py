@@ -11,7 +11,7 @@ import datetime
 import enum
 import os
 import signal
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attr
 from twisted.internet import defer
@@ -109,6 +109,7 @@ class ScanManager:
     current: Optional[Scan] = attr.ib(init=False, default=None)
     _process: Optional[ScannerProcess] = attr.ib(init=False, default=None)
     _finished: Optional[defer.Deferred] = attr.ib(init=False, default=None)
+    _waiters: List[defer.Deferred] = attr.ib(init=False, factory=list)
 
     def check_profile(self, profile: Optional[str]) -> str:
         """The profile to scan with; UnknownProfile names the ones accepted."""
@@ -133,12 +134,12 @@ class ScanManager:
         self.current = scan
         if saved["state"] in (State.DONE.value, State.ERROR.value):
             scan.result = saved.get("result")
-            self.state = State(saved["state"])
+            self._set_state(State(saved["state"]))
             return
         self.log.warn("scan {scan_id} was interrupted by a restart", scan_id=scan.id)
         self._kill_leftovers(scan)
         scan.finished_at = self.reactor.seconds()
-        self.state = State.RUNNING
+        self._set_state(State.RUNNING)
         self._finished = defer.ensureDeferred(self._conclude(scan, _error(INTERRUPTED)))
 
     def _kill_leftovers(self, scan: Scan) -> None:
@@ -172,7 +173,7 @@ class ScanManager:
         scan = Scan(scan_id, chosen, os.path.join(self.state_dir, "scans", scan_id), now,
                     self.content.profiles[chosen].rule_count)
         self.current = scan
-        self.state = State.RUNNING
+        self._set_state(State.RUNNING)
         self.log.info("scan {scan_id} started: profile {profile}", scan_id=scan.id, profile=chosen)
         self._save_state()
         self._finished = defer.ensureDeferred(self._run(scan))
@@ -247,7 +248,7 @@ class ScanManager:
                 self.log.error("cannot save scan {scan_id}: {error}", scan_id=scan.id, error=e)
                 result, state = dict(_unsaved(result, e), **fields), State.ERROR
         scan.result = result
-        self.state = state
+        self._set_state(state)
         self.log.info("scan {scan_id} ended: {state} {message}", scan_id=scan.id, state=state.value,
                       message=result.get("error", "score %s" % result.get("score")))
         if self.store is not None:
@@ -271,6 +272,30 @@ class ScanManager:
             "finished_at": isoformat(scan.finished_at),
             "duration_s": round(scan.finished_at - scan.started_at, 3),
         }
+
+    def _set_state(self, state: State) -> None:
+        self.state = state
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            waiter.callback(state)
+
+    def wait_for_change(self, timeout: float) -> defer.Deferred:
+        """Fires when a running scan ends, or after ``timeout`` seconds.
+
+        Only a running scan changes state by itself; in any other state the
+        answer is immediate, so a long-poll never waits for nothing.
+        """
+        if self.state is not State.RUNNING:
+            return defer.succeed(self.state)
+        waiter: defer.Deferred = defer.Deferred(lambda d: self._waiters.remove(d))
+        self._waiters.append(waiter)
+        waiter.addTimeout(timeout, self.reactor)
+
+        def still_running(failure: Any) -> State:
+            failure.trap(defer.TimeoutError)
+            return self.state
+
+        return waiter.addErrback(still_running)
 
     def status(self) -> Dict[str, Any]:
         """What ``GET /status`` answers."""

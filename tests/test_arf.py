@@ -58,3 +58,13 @@ def test_truncated_file(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ArfError, match="cannot read .*nothing.xml: No such file or directory"):
         parse_arf(str(tmp_path / "nothing.xml"))
+
+
+def test_a_real_oscap_arf():
+    from tests.conftest import HERE
+    from tests.expected import TEST, TEST_PROFILE
+
+    parsed = parse_arf(HERE + "/content/test-arf.xml")
+    got = {r.id: (r.title, r.severity, r.result) for r in parsed.rules if r.result != "notselected"}
+    assert got == TEST
+    assert parsed.profile == TEST_PROFILE and parsed.native_score == 60.0

@@ -209,3 +209,63 @@ def test_failures_outside_endpoints_are_json_too_on_a_real_site():
     assert response.headers.getRawHeaders("content-type") == ["application/json"]
     assert "Traceback" not in body and "secret internals" not in body
     assert json.loads(body)["error"].startswith("internal error in the daemon")
+
+
+# --- long-poll: GET /status?wait=N ---
+
+def start_request(http, path):
+    """Send a GET; the returned list gets the JSON body once it arrives."""
+    bodies = []
+    http.get("http://node:8084" + path).addCallback(lambda r: r.json()).addCallback(bodies.append)
+    http.flush()
+    return bodies
+
+
+def answered(http, bodies):
+    """The JSON body once the response has come, else None."""
+    http.flush()
+    return bodies[0] if bodies else None
+
+
+def test_wait_answers_at_once_when_nothing_runs(http):
+    assert answered(http, start_request(http, "/status?wait=30")) == {"state": "idle"}
+
+
+def test_wait_answers_when_the_running_scan_ends(http, reactor):
+    call(http, "POST", "/scan")
+    d = start_request(http, "/status?wait=30")
+    reactor.advance(29)
+    assert answered(http, d) is None
+    finish_with_arf(reactor.spawned[0], ["pass"])
+    assert answered(http, d)["state"] == "done"
+
+
+def test_wait_answers_running_after_n_seconds(http, reactor):
+    call(http, "POST", "/scan")
+    d = start_request(http, "/status?wait=2.5")
+    reactor.advance(2.4)
+    assert answered(http, d) is None
+    reactor.advance(0.1)
+    assert answered(http, d)["state"] == "running"
+
+
+@pytest.mark.parametrize("wait", ["x", "-1", "31", "nan", "%ff"])
+def test_bad_wait_is_400(http, wait):
+    code, _, body = call(http, "GET", "/status?wait=" + wait)
+    assert code == 400 and body == {"error": "wait must be a number of seconds from 0 to 30"}
+
+
+def test_wait_zero_is_a_plain_status(http):
+    assert call(http, "GET", "/status?wait=0")[2] == {"state": "idle"}
+
+
+def test_a_cancelled_wait_leaves_no_timer(manager, reactor):
+    manager.start()
+    timers = len(reactor.getDelayedCalls())
+    waiter = manager.wait_for_change(30)
+    assert len(reactor.getDelayedCalls()) == timers + 1
+    waiter.addErrback(lambda f: f.trap(defer.CancelledError))
+    waiter.cancel()
+    assert len(reactor.getDelayedCalls()) == timers
+    finish_with_arf(reactor.spawned[0], ["pass"])  # firing the (gone) waiter must not blow up
+    assert manager.state.value == "done"
