@@ -16,11 +16,9 @@ from typing import Any, Dict, Optional
 from twisted.web import http, server
 
 from cemscan import __version__
-from cemscan.jsonweb import Answer, JSONEndpoint, JSONRoot
+from cemscan.jsonweb import MAX_BODY_BYTES, Answer, JSONEndpoint, JSONRoot
 from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
 
-#: Largest POST /scan body read; a profile id is a few dozen bytes.
-MAX_BODY_BYTES = 64 * 1024
 #: Longest long-poll: short enough that no NAT drops the idle connection.
 MAX_WAIT_SECONDS = 30
 ACCEPTED_BODY = 'an empty body or a JSON object {"profile": "<profile id>"}'

@@ -155,5 +155,5 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
     listen = config["listen"] or "tcp:%d:interface=%s" % (config["port"], config["interface"].replace(":", "\\:"))
     top = service.MultiService()
     ScanManagerService(manager).setServiceParent(top)
-    strports.service(listen, json_site(build_root(manager)), reactor=reactor).setServiceParent(top)
+    strports.service(listen, json_site(build_root(manager), reactor=reactor), reactor=reactor).setServiceParent(top)
     return top
