@@ -139,8 +139,11 @@ class ScanManager:
         self.log.warn("scan {scan_id} was interrupted by a restart", scan_id=scan.id)
         self._kill_leftovers(scan)
         scan.finished_at = self.reactor.seconds()
-        self._set_state(State.RUNNING)
-        self._finished = defer.ensureDeferred(self._conclude(scan, _error(INTERRUPTED)))
+        scan.result = dict(_error(INTERRUPTED), **self._scan_fields(scan))
+        self._set_state(State.ERROR)
+        if self.store is not None:
+            self._persist(scan, State.ERROR).addErrback(
+                lambda f: self.log.error("cannot save scan {scan_id}: {error}", scan_id=scan.id, error=f.value))
 
     def _kill_leftovers(self, scan: Scan) -> None:
         if scan.pgid is not None and self.group_is_ours(scan.pgid, scan.pgid_started):
@@ -213,7 +216,8 @@ class ScanManager:
         scan.pgid = self._process.pid
         if scan.pgid is not None:
             scan.pgid_started = start_time(scan.pgid)
-            self._save_state()
+            self._save_state().addCallback(lambda _: self.log.info(
+                "scan {scan_id}: scanner recorded as process group {pgid}", scan_id=scan.id, pgid=scan.pgid))
         try:
             outcome: ProcessOutcome = await ended
         except OSError as e:
@@ -240,26 +244,33 @@ class ScanManager:
         fields = self._scan_fields(scan)
         result = dict(outcome, **fields)
         state = State.ERROR if "error" in result else State.DONE
+        scan.result = result
         if self.store is not None:
             try:
-                await self.store.save_result(scan.directory, result)
-                await self.store.save_state(state.value, scan.to_json())
+                await self._persist(scan, state)
             except OSError as e:
                 self.log.error("cannot save scan {scan_id}: {error}", scan_id=scan.id, error=e)
-                result, state = dict(_unsaved(result, e), **fields), State.ERROR
-        scan.result = result
+                scan.result, state = dict(_unsaved(result, e), **fields), State.ERROR
         self._set_state(state)
         self.log.info("scan {scan_id} ended: {state} {message}", scan_id=scan.id, state=state.value,
-                      message=result.get("error", "score %s" % result.get("score")))
+                      message=scan.result.get("error", "score %s" % scan.result.get("score")))
         if self.store is not None:
             self.store.prune(self.keep, scan.directory).addErrback(
                 lambda f: self.log.failure("cannot prune old scans", f))
 
-    def _save_state(self) -> None:
+    def _persist(self, scan: Scan, state: State) -> defer.Deferred:
+        """Write the scan's result, then the state that points at it."""
+        assert self.store is not None and scan.result is not None
+        store = self.store
+        saved = store.save_result(scan.directory, scan.result)
+        return saved.addCallback(lambda _: store.save_state(state.value, scan.to_json()))
+
+    def _save_state(self) -> defer.Deferred:
         """Record the running scan; a failure here is logged, the scan goes on."""
-        if self.store is not None and self.current is not None:
-            self.store.save_state(self.state.value, self.current.to_json()).addErrback(
-                lambda f: self.log.error("cannot save the daemon state: {error}", error=f.value))
+        if self.store is None or self.current is None:
+            return defer.succeed(None)
+        return self.store.save_state(self.state.value, self.current.to_json()).addErrback(
+            lambda f: self.log.error("cannot save the daemon state: {error}", error=f.value))
 
     def _scan_fields(self, scan: Scan) -> Dict[str, Any]:
         assert scan.finished_at is not None

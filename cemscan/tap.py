@@ -76,7 +76,8 @@ class Options(usage.Options):
         if self["listen"] is not None:
             _check_endpoint(self["listen"])
         self["oscap"] = _find_oscap(self["oscap"])
-        path = self["content"] or scap_content.find_default_content(scap_content.read_os_release())
+        # Absolute: the scanner runs in its scan folder, not in our cwd.
+        path = os.path.abspath(self["content"] or scap_content.find_default_content(scap_content.read_os_release()))
         try:
             self["content"] = scap_content.load_content(path)
         except scap_content.ContentError as e:

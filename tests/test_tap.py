@@ -140,3 +140,10 @@ def test_twistd_refuses_bad_options_before_listening(tmp_path, files):
                   "--content", files["content"], cwd=tmp_path)
     assert done.returncode != 0
     assert "--port: 'nope' is not a whole number" in done.stdout + done.stderr
+
+
+def test_a_relative_content_path_is_made_absolute(files, monkeypatch):
+    # The scanner runs in its scan folder: a relative path would not be found there.
+    monkeypatch.chdir(os.path.dirname(files["content"]))
+    files["content"] = os.path.basename(files["content"])
+    assert parse(files)["content"].path == os.path.join(os.getcwd(), files["content"])
