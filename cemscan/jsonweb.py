@@ -96,13 +96,29 @@ class NotFound(JSONEndpoint):
 
 
 class JSONRoot(resource.Resource):
-    """The root: named children, a JSON 404 for everything else."""
+    """The root: named children, a JSON 404 for everything else.
+
+    With a ``guard`` (see :mod:`cemscan.auth`), every child but the ``open``
+    ones first has to pass it, unknown paths included: a caller without the
+    token learns nothing about what is there.
+    """
+
+    def __init__(self, guard: Any = None, open_paths: Tuple[bytes, ...] = (), refusal: Any = None) -> None:
+        super().__init__()
+        self.guard = guard
+        self.open_paths = open_paths
+        self.refusal = refusal
+
+    def getChildWithDefault(self, path: bytes, request: server.Request) -> resource.Resource:
+        if self.guard is not None and path not in self.open_paths and not self.guard.allows(request):
+            return self.refusal
+        return super().getChildWithDefault(path, request)
 
     def getChild(self, path: bytes, request: server.Request) -> resource.Resource:
         return NotFound()
 
     def render(self, request: server.Request) -> bytes:
-        return NotFound().render(request)
+        return self.getChildWithDefault(b"", request).render(request)
 
 
 #: No endpoint takes a body larger than this; more is read but not kept.

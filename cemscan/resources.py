@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional
 from twisted.web import http, server
 
 from cemscan import __version__
+from cemscan.auth import TokenGuard, Unauthorized
 from cemscan.jsonweb import MAX_BODY_BYTES, Answer, JSONEndpoint, JSONRoot
 from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
 
@@ -127,8 +128,9 @@ class Result(_ManagerEndpoint):
         return http.OK, result
 
 
-def build_root(manager: ScanManager) -> JSONRoot:
-    root = JSONRoot()
+def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None) -> JSONRoot:
+    """The API; with a guard, everything but /health needs the bearer token."""
+    root = JSONRoot(guard, open_paths=(b"health",), refusal=Unauthorized())
     root.putChild(b"health", Health(manager))
     root.putChild(b"scan", StartScan(manager))
     root.putChild(b"status", Status(manager))

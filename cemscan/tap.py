@@ -14,7 +14,7 @@ from twisted.application import service, strports
 from twisted.internet import endpoints, threads
 from twisted.python import usage
 
-from cemscan import arf, content as scap_content
+from cemscan import arf, auth, content as scap_content
 from cemscan.jsonweb import json_site
 from cemscan.openscap import OpenSCAP
 from cemscan.resources import build_root
@@ -53,6 +53,8 @@ class Options(usage.Options):
         ["state-dir", None, "/var/lib/cemscan", "Folder for reports and state."],
         ["scan-timeout", None, "3600", "Seconds a scan may run before it is killed."],
         ["keep", None, "10", "How many scan folders (ARF, output, result) to keep under the state dir."],
+        ["token-file", None, None, "File holding a bearer token (mode 600): every endpoint but /health then "
+                                   "requires 'Authorization: Bearer <token>'."],
     ]
 
     def parseOptions(self, options: Optional[list] = None) -> None:
@@ -88,6 +90,12 @@ class Options(usage.Options):
                 profile, path, ", ".join(sorted(self["content"].profiles))))
         self["profile"] = profile
         self["state-dir"] = _writable_dir(self["state-dir"])
+        self["token"] = None
+        if self["token-file"] is not None:
+            try:
+                self["token"] = auth.read_token_file(self["token-file"])
+            except auth.TokenFileError as e:
+                raise usage.UsageError("--token-file: %s" % (e,)) from e
 
 
 def _check_endpoint(description: str) -> None:
@@ -156,5 +164,7 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
     listen = config["listen"] or "tcp:%d:interface=%s" % (config["port"], config["interface"].replace(":", "\\:"))
     top = service.MultiService()
     ScanManagerService(manager).setServiceParent(top)
-    strports.service(listen, json_site(build_root(manager), reactor=reactor), reactor=reactor).setServiceParent(top)
+    guard = auth.TokenGuard(config["token"]) if config["token"] else None
+    site = json_site(build_root(manager, guard), reactor=reactor)
+    strports.service(listen, site, reactor=reactor).setServiceParent(top)
     return top

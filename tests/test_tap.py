@@ -147,3 +147,13 @@ def test_a_relative_content_path_is_made_absolute(files, monkeypatch):
     monkeypatch.chdir(os.path.dirname(files["content"]))
     files["content"] = os.path.basename(files["content"])
     assert parse(files)["content"].path == os.path.join(os.getcwd(), files["content"])
+
+
+def test_token_file_is_read_and_checked(files, tmp_path):
+    path = tmp_path / "token"
+    path.write_text("tok\n")
+    path.chmod(0o600)
+    assert parse(files, "--token-file", str(path))["token"] == b"tok"
+    path.chmod(0o644)
+    with pytest.raises(usage.UsageError, match="--token-file: .* can be read or written by others"):
+        parse(files, "--token-file", str(path))
