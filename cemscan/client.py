@@ -159,9 +159,14 @@ class DaemonClient:
         """One ``GET /status``, no retry: for a person asking right now."""
         return defer.ensureDeferred(self._once("/status"))
 
-    def result(self) -> "defer.Deferred[Dict[str, Any]]":
-        """One ``GET /result`` (the raw body, which may be an error body), no retry."""
-        return defer.ensureDeferred(self._once("/result"))
+    def result(self, test_case: Optional[str] = None, threshold: float = 80.0
+               ) -> "defer.Deferred[Result]":
+        """One ``GET /result``, no retry, judged against ``threshold``.
+
+        ``test_case`` defaults to ``host:port``. A failed scan raises
+        ScannerInvocationError with the daemon's words, as `scan` does.
+        """
+        return defer.ensureDeferred(self._result(test_case or self.where, threshold))
 
     # Phases -------------------------------------------------------------------
 
@@ -184,18 +189,24 @@ class DaemonClient:
         scan_id = await self._kickoff(profile, deadline)
         await self._until_terminal(scan_id, deadline)
         self._progress("fetching", deadline)
-        body = await self._retrying(deadline, lambda: self._get("/result"),
-                                    self._overdue(deadline), "retrying")
+        body = await self._poll("/result", deadline)
         self._check_ours(scan_id, body, "result")
-        try:
-            result = Result.from_body(body, test_case=test_case, scanner=scanner,
-                                      profile=profile, threshold=threshold)
-        except ScannerInvocationError as e:
-            raise ScannerInvocationError(f"Scan on {self.where} failed: {e}",
-                                         status=200, body=e.body) from e
+        result = self._judge(body, test_case, scanner, profile, threshold)
         self.log.info("Scan {scan_id} on {target} scored {score} (threshold {threshold})",
                       scan_id=scan_id, target=self.where, score=result.score, threshold=threshold)
         return result
+
+    async def _result(self, test_case: str, threshold: float) -> Result:
+        return self._judge(await self._once("/result"), test_case, None, None, threshold)
+
+    def _judge(self, body: Dict[str, Any], test_case: str, scanner: Optional[str],
+               profile: Optional[str], threshold: float) -> Result:
+        try:
+            return Result.from_body(body, test_case=test_case, scanner=scanner,
+                                    profile=profile, threshold=threshold)
+        except ScannerInvocationError as e:
+            raise ScannerInvocationError(f"Scan on {self.where} failed: {e}",
+                                         status=200, body=e.body) from e
 
     async def _kickoff(self, profile: Optional[str], deadline: _Deadline) -> Optional[str]:
         """POST /scan; fire with the daemon's scan_id (None from old daemons).
@@ -216,7 +227,7 @@ class DaemonClient:
                 raise
 
         self._progress("starting", deadline)
-        reply = await self._retrying(deadline, post, self._overdue(deadline), "retrying")
+        reply = await self._retrying(deadline, post, self._overdue, "retrying")
         if reply.code == 409 and maybe_started:
             return await self._adopt(deadline)
         if reply.code != 202:
@@ -229,8 +240,7 @@ class DaemonClient:
         return scan_id
 
     async def _adopt(self, deadline: _Deadline) -> Optional[str]:
-        status = await self._retrying(deadline, lambda: self._get("/status"),
-                                      self._overdue(deadline), "retrying")
+        status = await self._poll("/status", deadline)
         if status.get("state") not in ("running",) + _TERMINAL_STATES:
             raise ScannerInvocationError(
                 f"Scan daemon at {self.where} refused a retried kickoff as 'scan already running' "
@@ -243,10 +253,8 @@ class DaemonClient:
 
     async def _until_terminal(self, scan_id: Optional[str], deadline: _Deadline) -> None:
         """Poll /status every poll_interval until our scan is done or errored."""
-        overdue = self._overdue(deadline)
         while True:
-            status = await self._retrying(deadline, lambda: self._get("/status"), overdue,
-                                          "retrying")
+            status = await self._poll("/status", deadline)
             state = status.get("state")
             if state == "idle":
                 raise ScannerInvocationError(
@@ -263,7 +271,7 @@ class DaemonClient:
             self._progress("running", deadline, rules_done=progress.get("rules_done"),
                            rules_total=progress.get("rules_total"))
             if deadline.remaining() <= 0:
-                raise overdue(None)
+                raise self._overdue(None)
             await self._sleep(min(self.poll_interval, deadline.remaining()))
 
     # Building blocks --------------------------------------------------------
@@ -277,14 +285,15 @@ class DaemonClient:
                 f"({ours!r}): the daemon restarted during the scan or another client started "
                 f"a scan. Start the scan again.", status=200)
 
-    def _overdue(self, deadline: _Deadline) -> Callable[[Optional[_Retryable]], Exception]:
-        def overdue(last: Optional[_Retryable]) -> Exception:
-            message = f"Scan did not finish within {self.http_timeout:g}s on {self.where}"
-            if last is not None:
-                message += f" (last failure: {last})"
-            return ScannerInvocationError(message)
+    def _overdue(self, last: Optional[_Retryable]) -> Exception:
+        message = f"Scan did not finish within {self.http_timeout:g}s on {self.where}"
+        if last is not None:
+            message += f" (last failure: {last})"
+        return ScannerInvocationError(message)
 
-        return overdue
+    def _poll(self, path: str, deadline: _Deadline) -> Awaitable[Dict[str, Any]]:
+        """GET ``path`` during a scan: failures retried until the scan's deadline."""
+        return self._retrying(deadline, lambda: self._get(path), self._overdue, "retrying")
 
     async def _retrying(self, deadline: _Deadline, attempt: Callable[[], Awaitable[T]],
                         give_up: Callable[[_Retryable], Exception], phase: str) -> T:

@@ -32,6 +32,10 @@ class Rule:
     title: str = ""
     severity: str = "unknown"
 
+    def __str__(self) -> str:
+        """How reports list a rule someone has to fix."""
+        return f"{self.result}: {self.id} ({self.severity}) {self.title}".rstrip()
+
 
 @attr.s(frozen=True, auto_attribs=True, kw_only=True)
 class Result:
@@ -115,6 +119,8 @@ def _describe_error(body: Mapping[str, Any]) -> str:
     message = str(body["error"])
     if body.get("exit_code") is not None:
         message += f" (scanner exit code {body['exit_code']})"
+    if body.get("signal") is not None:
+        message += f" (scanner killed by signal {body['signal']})"
     stderr = str(body.get("stderr") or "").strip()
     if stderr:
         message += f"; scanner stderr ends: {stderr.splitlines()[-1]}"

@@ -209,29 +209,33 @@ class Harness:
     progress: List[ScanProgress]
 
 
-def harness(daemon: Optional[FakeDaemon] = None, **client_args: Any) -> Harness:
+def harness(daemon: Optional[FakeDaemon] = None, clock: Optional[task.Clock] = None,
+            host: str = "node1", **client_args: Any) -> Harness:
     daemon = daemon or FakeDaemon()
     network = FlakyNetwork(daemon.resource())
-    clock = task.Clock()
+    clock = clock or task.Clock()
     progress: List[ScanProgress] = []
-    client = DaemonClient("node1", reactor=clock, http_client=network,
+    client = DaemonClient(host, reactor=clock, http_client=network,
                           on_progress=progress.append, **client_args)
     return Harness(daemon, network, clock, client, progress)
 
 
-def drive(clock: task.Clock, d: defer.Deferred, max_seconds: float = 100_000) -> Any:
+def drive(clock: task.Clock, d: defer.Deferred, max_steps: int = 10_000) -> Any:
     """Advance ``clock`` call by call until ``d`` fires; return its result or raise its error.
 
     Jumping straight to the next delayed call keeps the clock's time exact,
-    so tests can assert when something happened.
+    so tests can assert when something happened. A loop that never ends
+    (polling without sleeping, say) fails after ``max_steps`` instead of hanging.
     """
     outcome: List[Any] = []
     d.addBoth(outcome.append)
-    while not outcome:
+    for _ in range(max_steps):
+        if outcome:
+            break
         calls = clock.getDelayedCalls()
         assert calls, "the Deferred is stuck: nothing is scheduled and it has not fired"
         clock.advance(max(0.0, min(call.getTime() for call in calls) - clock.seconds()))
-        assert clock.seconds() <= max_seconds, f"not done after {max_seconds}s of clock time"
+    assert outcome, f"the Deferred has not fired after {max_steps} scheduled calls"
     if isinstance(outcome[0], Failure):
         outcome[0].raiseException()
     return outcome[0]

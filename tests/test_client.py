@@ -1,0 +1,354 @@
+"""DaemonClient against the in-memory daemon, on a task.Clock: no real time passes."""
+
+import json
+
+import pytest
+from twisted.internet import defer
+
+from treq.testing import StubTreq
+
+from cemscan.client import DaemonClient
+from cemscan.errors import DaemonNotReadyError, DaemonUnreachableError, ScannerInvocationError
+from cemscan.resources import build_root
+from tests.conftest import finish_with_arf
+from tests.fake_daemon import DEFAULT_PROFILE, OTHER_PROFILE, FakeDaemon, drive, harness
+
+
+def scan(h, profile=OTHER_PROFILE, threshold=80.0):
+    return drive(h.clock, h.client.scan("cis", None, profile, threshold))
+
+
+def paths(h):
+    return [(method, path) for method, path, _ in h.daemon.requests]
+
+
+# The straight path ---------------------------------------------------------------------------
+
+def test_scan_against_the_real_daemon_resource(make_manager, reactor):
+    """The lead's resource tree and state machine, its scanner process faked, on one Clock."""
+    manager = make_manager()
+    client = DaemonClient("node1", reactor=reactor, http_client=StubTreq(build_root(manager)))
+    assert drive(reactor, client.wait_until_ready())["profile"] == "xccdf_t_profile_a"
+    d = client.scan("cis", None, "xccdf_t_profile_b", 50.0)
+    [spawned] = reactor.spawned
+    reactor.advance(5)
+    finish_with_arf(spawned, ["pass", "fail", "pass"])
+    result = drive(reactor, d)
+    assert (result.scan_id, result.profile, result.scanner) == (
+        manager.current.id, "xccdf_t_profile_b", "openscap")
+    assert (result.passed_count, result.failed_count, result.passed) == (2, 1, True)
+    assert reactor.seconds() == 10
+
+
+
+def test_scan_posts_polls_and_fetches_the_result():
+    h = harness()
+    result = scan(h, threshold=90.0)
+    assert paths(h) == [("POST", "/scan"), ("GET", "/status"), ("GET", "/status"),
+                        ("GET", "/result")]
+    assert h.clock.seconds() == 10  # first poll at once, the second a poll_interval later
+    assert json.loads(h.daemon.requests[0][2]) == {"profile": OTHER_PROFILE}
+    assert (result.test_case, result.scanner, result.profile) == ("cis", "openscap", OTHER_PROFILE)
+    assert (result.score, result.threshold, result.passed) == (87.4, 90.0, False)
+    assert result.scan_id == "scan-1"
+    assert [rule.id for rule in result.failed_rules] == ["rule_ssh_root"]
+
+
+def test_scan_without_profile_lets_the_daemon_choose():
+    h = harness()
+    result = scan(h, profile=None)
+    assert h.daemon.requests[0][2] == b""
+    assert result.profile == DEFAULT_PROFILE
+
+
+def test_scan_reports_progress_from_status():
+    h = harness(FakeDaemon(polls_to_finish=3, rules_total=9))
+    scan(h)
+    running = [(p.rules_done, p.rules_total, p.elapsed_s) for p in h.progress if p.phase == "running"]
+    assert running == [(3, 9, 0), (6, 9, 10)]
+    assert [p.phase for p in h.progress][0] == "starting"
+    assert h.progress[-1].phase == "fetching"
+    assert {p.target for p in h.progress} == {"node1:8084"}
+
+
+def test_scan_works_with_a_daemon_that_sends_no_scan_ids():
+    daemon = FakeDaemon()
+    daemon.script("/scan", (202, {"status": "started"}))
+    daemon.start_scan()  # what the old daemon did behind its plain answer
+    daemon.script("/status", (200, {"state": "running"}))
+    h = harness(daemon)
+    assert scan(h).score == 87.4
+
+
+# Readiness -----------------------------------------------------------------------------------
+
+def test_wait_until_ready_retries_503_with_backoff():
+    daemon = FakeDaemon()
+    daemon.health_failures = 3
+    h = harness(daemon)
+    health = drive(h.clock, h.client.wait_until_ready())
+    assert health["status"] == "ok"
+    assert h.clock.seconds() == 1 + 2 + 4
+    waiting = [p for p in h.progress if p.phase == "waiting"]
+    assert len(waiting) == 3 and "status 503" in waiting[0].detail
+
+
+def test_wait_until_ready_gives_up_naming_daemon_timeout_and_last_failure():
+    h = harness(ready_timeout=30)
+    h.network.fail("/health", *["refused"] * 100)
+    with pytest.raises(DaemonNotReadyError) as caught:
+        drive(h.clock, h.client.wait_until_ready())
+    message = str(caught.value)
+    assert "node1:8084" in message and "30s" in message and "refused" in message
+    assert h.clock.seconds() == 30
+
+
+# Kickoff -------------------------------------------------------------------------------------
+
+def test_409_on_the_first_kickoff_is_someone_elses_scan():
+    daemon = FakeDaemon()
+    daemon.start_scan()
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError) as caught:
+        scan(h)
+    assert caught.value.status == 409
+    assert "node1:8084" in str(caught.value) and "scan already running" in str(caught.value)
+    assert paths(h) == [("POST", "/scan")]
+
+
+@pytest.mark.parametrize("answer", [(400, {"error": "unknown profile: 'x'"}),
+                                    (500, b"<html>Internal error</html>")])
+def test_kickoff_other_than_202_fails_without_retry(answer):
+    daemon = FakeDaemon()
+    daemon.script("/scan", answer)
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError) as caught:
+        scan(h)
+    assert caught.value.status == answer[0]
+    assert f"returned status {answer[0]}" in str(caught.value)
+    assert paths(h) == [("POST", "/scan")]
+
+
+def test_kickoff_refused_before_connecting_is_retried():
+    h = harness()
+    h.network.fail("/scan", "refused", "refused")
+    assert scan(h).scan_id == "scan-1"
+    assert paths(h)[0] == ("POST", "/scan")  # the refused ones never arrived
+    assert h.clock.seconds() == 1 + 2 + 10
+
+
+@pytest.mark.parametrize("fault", ["reset", "hang"])
+def test_lost_kickoff_answer_adopts_the_scan_it_started(fault):
+    h = harness()
+    h.network.fail("/scan", fault)
+    result = scan(h)
+    assert paths(h)[:3] == [("POST", "/scan"), ("POST", "/scan"), ("GET", "/status")]
+    assert result.scan_id == "scan-1"  # the one scan the lost POST started
+
+
+def test_409_after_a_refused_kickoff_is_someone_elses_scan():
+    h = harness()
+    h.network.fail("/scan", "refused")
+    d = h.client.scan("cis", None, None, 80.0)
+    h.daemon.start_scan()  # another client, while our retry waits
+    with pytest.raises(ScannerInvocationError, match="returned status 409") as caught:
+        drive(h.clock, d)
+    assert caught.value.status == 409
+
+
+def test_lost_kickoff_then_409_but_daemon_idle_is_an_error():
+    daemon = FakeDaemon()
+    daemon.script("/scan", *[(409, {"error": "scan already running"})] * 2)
+    h = harness(daemon)
+    h.network.fail("/scan", "reset")
+    with pytest.raises(ScannerInvocationError) as caught:
+        scan(h)
+    assert "'idle'" in str(caught.value) and "node1:8084" in str(caught.value)
+
+
+def test_non_json_202_is_an_error():
+    daemon = FakeDaemon()
+    daemon.script("/scan", (202, b"Accepted"))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="not a JSON object for POST /scan"):
+        scan(h)
+
+
+# Polling -------------------------------------------------------------------------------------
+
+def test_unknown_state_is_an_error():
+    daemon = FakeDaemon()
+    daemon.script("/status", (200, {"state": "paused", "scan_id": "scan-1"}))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="Unexpected scan state from node1:8084: 'paused'"):
+        scan(h)
+
+
+@pytest.mark.parametrize("body", [b"<html>ok</html>", b"[1, 2]"])
+def test_status_body_that_is_not_a_json_object_is_an_error(body):
+    daemon = FakeDaemon()
+    daemon.script("/status", (200, body))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="not a JSON object for GET /status"):
+        scan(h)
+
+
+def test_scan_that_never_finishes_hits_the_deadline():
+    h = harness(FakeDaemon(polls_to_finish=10 ** 6))
+    with pytest.raises(ScannerInvocationError, match="Scan did not finish within 1800s on node1:8084"):
+        scan(h)
+    assert h.clock.seconds() == 1800
+    assert len(paths(h)) == 1 + 181  # polls at 0, 10, ..., 1800: the last one at the deadline
+
+
+# A reset poll reached the daemon (which counted it); a refused one did not.
+@pytest.mark.parametrize("fault, seconds", [("refused", 1 + 2 + 10), ("reset", 1 + 2)])
+def test_failed_polls_are_retried_then_recover(fault, seconds):
+    h = harness()
+    h.network.fail("/status", fault, fault)
+    result = scan(h)
+    assert result.score == 87.4
+    assert h.clock.seconds() == seconds
+    retrying = [p.detail for p in h.progress if p.phase == "retrying"]
+    assert len(retrying) == 2 and "retrying in 2s" in retrying[1]
+
+
+def test_5xx_poll_is_retried():
+    daemon = FakeDaemon()
+    daemon.script("/status", (502, b"<html>Bad gateway</html>"), (500, {"error": "boom"}))
+    h = harness(daemon)
+    assert scan(h).score == 87.4
+    assert [p.detail.split(";")[0] for p in h.progress if p.phase == "retrying"] == [
+        "status 502: <html>Bad gateway</html>", 'status 500: {"error": "boom"}']
+
+
+def test_poll_without_answer_times_out_and_is_retried():
+    h = harness(request_timeout=25)
+    h.network.fail("/status", "hang")
+    assert scan(h).score == 87.4
+    assert h.clock.seconds() == 25 + 1
+    assert "no answer within 25s" in [p for p in h.progress if p.phase == "retrying"][0].detail
+
+
+def test_retry_backoff_doubles_up_to_the_poll_interval():
+    daemon = FakeDaemon()
+    daemon.script("/status", *[(503, {"error": "busy"})] * 7)
+    h = harness(daemon)
+    times = []
+    h.client.on_progress = lambda p: times.append(h.clock.seconds()) if p.phase == "retrying" else None
+    scan(h)
+    assert [b - a for a, b in zip(times, times[1:])] == [1, 2, 4, 8, 10, 10]
+
+
+def test_polls_failing_until_the_deadline_name_the_last_failure():
+    h = harness(http_timeout=60)
+    h.network.fail("/status", *["refused"] * 100)
+    with pytest.raises(ScannerInvocationError) as caught:
+        scan(h)
+    assert "Scan did not finish within 60s" in str(caught.value)
+    assert "last failure: Connection was refused" in str(caught.value)
+    assert h.clock.seconds() == 60
+
+
+def test_failed_result_fetch_is_retried():
+    h = harness()
+    h.network.fail("/result", "reset")
+    assert scan(h).score == 87.4
+    assert paths(h)[-2:] == [("GET", "/result"), ("GET", "/result")]
+
+
+# A daemon restarted mid-scan -------------------------------------------------------------------
+
+def restart_after_first_poll(mode):
+    h = harness(FakeDaemon(polls_to_finish=5))
+    d = h.client.scan("cis", None, None, 80.0)
+    assert paths(h) == [("POST", "/scan"), ("GET", "/status")]
+    h.daemon.restart(mode)
+    with pytest.raises(ScannerInvocationError) as caught:
+        drive(h.clock, d)
+    assert "node1:8084" in str(caught.value)
+    assert h.clock.seconds() == 10  # ended at the next poll, no waiting for the deadline
+    return str(caught.value)
+
+
+def test_daemon_restarted_idle_ends_the_scan():
+    assert "restarted during the scan" in restart_after_first_poll("idle")
+
+
+def test_daemon_restarted_with_another_scan_ends_the_scan():
+    message = restart_after_first_poll("other")
+    assert "scan 'scan-2', not of ours ('scan-1')" in message
+
+
+def test_daemon_restarted_and_interrupted_reports_the_daemons_words():
+    message = restart_after_first_poll("interrupted")
+    assert "scan interrupted: the daemon restarted during the scan" in message
+
+
+# Results -------------------------------------------------------------------------------------
+
+def test_error_result_raises_with_the_daemons_message():
+    h = harness(FakeDaemon(scan_error="oscap exited with code 1: no such profile"))
+    for call in (lambda: scan(h), lambda: drive(h.clock, h.client.result())):
+        with pytest.raises(ScannerInvocationError) as caught:
+            call()
+        message = str(caught.value)
+        assert message.startswith("Scan on node1:8084 failed: oscap exited with code 1: no such profile")
+        assert "exit code 1" in message and "final line of stderr" in message
+
+
+def test_result_404_is_an_error():
+    daemon = FakeDaemon()
+    daemon.script("/result", (404, {"error": "no result available, state: idle"}))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="status 404 for GET /result") as caught:
+        scan(h)
+    assert caught.value.status == 404
+
+
+def test_result_without_score_is_an_error_naming_the_daemon():
+    daemon = FakeDaemon()
+    daemon.script("/result", (200, {"scan_id": "scan-1", "rules": []}))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="node1:8084 failed: result has no numeric 'score'"):
+        scan(h)
+
+
+def test_result_of_another_scan_is_refused():
+    daemon = FakeDaemon()
+    daemon.script("/result", (200, {"scan_id": "scan-9", "score": 100.0}))
+    h = harness(daemon)
+    with pytest.raises(ScannerInvocationError, match="result of scan 'scan-9', not of ours"):
+        scan(h)
+
+
+# Single requests -----------------------------------------------------------------------------
+
+def test_status_and_result_are_single_requests():
+    daemon = FakeDaemon()
+    h = harness(daemon)
+    assert drive(h.clock, h.client.status()) == {"state": "idle"}
+    with pytest.raises(ScannerInvocationError, match="no result available, state: idle"):
+        drive(h.clock, h.client.result())
+    scan(h)
+    result = drive(h.clock, h.client.result(threshold=90.0))
+    assert (result.test_case, result.score, result.passed) == ("node1:8084", 87.4, False)
+    h.network.fail("/status", "refused")
+    before = len(h.daemon.requests)
+    with pytest.raises(DaemonUnreachableError, match="Cannot get /status from scan daemon at node1:8084"):
+        drive(h.clock, h.client.status())
+    assert len(h.daemon.requests) == before and h.clock.seconds() == 10  # no retries, no waiting
+
+
+def test_shared_limiter_caps_requests_in_flight():
+    limiter = defer.DeferredSemaphore(1)
+    first = harness(limiter=limiter)
+    second = harness(limiter=limiter)
+    first.network.fail("/status", "hang")
+    hanging = first.client.status()
+    waiting = second.client.status()
+    assert second.daemon.requests == []  # queued behind the hanging request
+    first.clock.advance(60)  # the hanging request times out and frees its slot
+    with pytest.raises(DaemonUnreachableError, match="no answer within 60s"):
+        drive(first.clock, hanging)
+    assert drive(second.clock, waiting) == {"state": "idle"}
