@@ -5,7 +5,7 @@
     DELETE /scan   202 cancelling | 409 nothing running
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
                    ?wait=N (N <= 30): answer as soon as a running scan ends
-    GET  /result   200 with the result in done/error, else 404
+    GET  /result   200 with the result in done/error, else 404; ?scan_id=X: only if X is the last scan
 
 Every answer is JSON (see :mod:`cemscan.jsonweb`).
 """
@@ -125,6 +125,12 @@ class Result(_ManagerEndpoint):
         result: Optional[Dict[str, Any]] = self.manager.result()
         if result is None:
             return http.NOT_FOUND, {"error": "no result available, state: %s" % self.manager.state.value}
+        wanted = request.args.get(b"scan_id")
+        if wanted and wanted[-1].decode("utf-8", "replace") != result.get("scan_id"):
+            # ?scan_id= closes the race where another scan started between a
+            # client's last /status and its /result.
+            return http.NOT_FOUND, {"error": "no result for scan %s: the last scan is %s (state: %s)" % (
+                wanted[-1].decode("utf-8", "replace"), result.get("scan_id"), self.manager.state.value)}
         return http.OK, result
 
 

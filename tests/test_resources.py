@@ -269,3 +269,13 @@ def test_a_cancelled_wait_leaves_no_timer(manager, reactor):
     assert len(reactor.getDelayedCalls()) == timers
     finish_with_arf(reactor.spawned[0], ["pass"])  # firing the (gone) waiter must not blow up
     assert manager.state.value == "done"
+
+
+def test_result_for_a_named_scan(http, manager, reactor):
+    call(http, "POST", "/scan")
+    finish_with_arf(reactor.spawned[0], ["pass"])
+    scan_id = manager.current.id
+    assert call(http, "GET", "/result?scan_id=" + scan_id)[0] == 200
+    code, _, body = call(http, "GET", "/result?scan_id=20200101T000000Z")
+    assert code == 404
+    assert body == {"error": "no result for scan 20200101T000000Z: the last scan is %s (state: done)" % scan_id}
