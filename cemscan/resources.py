@@ -82,7 +82,7 @@ def _requested_profile(request: server.Request) -> Optional[str]:
         return None
     try:
         body: Any = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # deep nesting: RecursionError
         raise BadRequest(http.BAD_REQUEST, "request body is not JSON (%s); send %s" % (e, ACCEPTED_BODY)) from e
     if not isinstance(body, dict):
         raise BadRequest(http.BAD_REQUEST, "request body must be %s" % ACCEPTED_BODY)

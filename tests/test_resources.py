@@ -74,6 +74,7 @@ def test_post_scan_with_profile(http, manager, reactor):
     (b'{"profile": "nope"}', "unknown profile 'nope'; this content accepts: xccdf_t_profile_a, xccdf_t_profile_b"),
     (b"{not json", "request body is not JSON"),
     (b"\xff\xfe", "request body is not JSON"),
+    (b"[" * 100000, "request body is not JSON"),
     (b'["xccdf_t_profile_a"]', 'must be an empty body or a JSON object {"profile": "<profile id>"}'),
     (b'{"profile": 7}', '"profile" must be a string'),
     (b'{"profile": "xccdf_t_profile_a", "force": true}', "unknown field(s) force"),
