@@ -74,7 +74,6 @@ def test_post_scan_with_profile(http, manager, reactor):
     (b'{"profile": "nope"}', "unknown profile 'nope'; this content accepts: xccdf_t_profile_a, xccdf_t_profile_b"),
     (b"{not json", "request body is not JSON"),
     (b"\xff\xfe", "request body is not JSON"),
-    (b"[" * 100000, "request body is not JSON"),
     (b'["xccdf_t_profile_a"]', 'must be an empty body or a JSON object {"profile": "<profile id>"}'),
     (b'{"profile": 7}', '"profile" must be a string'),
     (b'{"profile": "xccdf_t_profile_a", "force": true}', "unknown field(s) force"),
@@ -84,6 +83,11 @@ def test_bad_scan_body_is_400_with_what_is_accepted(http, reactor, data, words):
     assert code == 400
     assert words in body["error"]
     assert reactor.spawned == []
+
+
+def test_deeply_nested_body_is_400_not_500(http, reactor):
+    code, _, body = call(http, "POST", "/scan", data=b"[" * 60000)
+    assert code == 400 and "request body is not JSON" in body["error"]
 
 
 def test_oversized_body_is_413(http, reactor):
