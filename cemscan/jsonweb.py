@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web import http, resource, server
+import attr
+from twisted.web import http, resource, server, static
 
 JSON_TYPE = b"application/json"
 Answer = Union[Tuple[int, Dict[str, Any]], "defer.Deferred[Tuple[int, Dict[str, Any]]]"]
@@ -31,8 +32,9 @@ def write_json(request: server.Request, code: int, body: Dict[str, Any]) -> byte
 class JSONEndpoint(resource.Resource):
     """A leaf answering JSON; subclasses define ``json_GET`` and friends.
 
-    Each ``json_<METHOD>(request)`` returns ``(code, body)``, or a Deferred
-    of it to answer later (a long-poll).  Anything else
+    Each ``json_<METHOD>(request)`` returns ``(code, body)`` (or, where JSON
+    cannot be, a Raw or FileAnswer), or a Deferred of it to answer later (a
+    long-poll, a report being made).  Anything else
     (another method, a sub-path, an exception) still gets a JSON answer.
     """
 
@@ -54,10 +56,10 @@ class JSONEndpoint(resource.Resource):
             log.failure("error answering {method} {path}", method=method, path=request.path)
             return write_json(request, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
         if not isinstance(answer, defer.Deferred):
-            return write_json(request, *answer)
-        # A long-poll: answer later, and forget it if the client goes away.
+            return _render(request, answer)
+        # Answer later (a long-poll, a report being made); forget it if the client goes away.
         request.notifyFinish().addErrback(lambda _: answer.cancel())
-        answer.addCallbacks(lambda code_body: _finish(request, *code_body), lambda f: _fail(request, f))
+        answer.addCallbacks(lambda ready: _finish(request, ready), lambda f: _fail(request, f))
         return server.NOT_DONE_YET
 
     def allowed_methods(self) -> list:
@@ -68,26 +70,58 @@ class JSONEndpoint(resource.Resource):
         return "use %s" % " or ".join(self.allowed_methods())
 
 
-def _finish(request: server.Request, code: int, body: Dict[str, Any]) -> None:
+@attr.s(frozen=True)
+class Raw:
+    """An answer that is not JSON by nature (Prometheus metrics)."""
+
+    content_type: bytes = attr.ib()
+    body: bytes = attr.ib()
+
+
+@attr.s(frozen=True)
+class FileAnswer:
+    """A file on disk, streamed (never read whole into memory)."""
+
+    path: str = attr.ib()
+    content_type: bytes = attr.ib()
+
+
+def _render(request: server.Request, answer: Any) -> Any:
+    """Bytes to send for ``answer``, or NOT_DONE_YET when a file is being streamed."""
+    if isinstance(answer, Raw):
+        request.setHeader(b"content-type", answer.content_type)
+        return answer.body
+    if isinstance(answer, FileAnswer):
+        # static.File streams with a producer and handles HEAD and Range.
+        return static.File(answer.path, defaultType=answer.content_type.decode("ascii")).render(request)
+    return write_json(request, *answer)
+
+
+def _finish(request: server.Request, answer: Any) -> None:
     # A client that left has cancelled its answer already: nothing gets here.
-    request.write(write_json(request, code, body))
-    request.finish()
+    body = _render(request, answer)
+    if body is not server.NOT_DONE_YET:
+        request.write(body)
+        request.finish()
 
 
 def _fail(request: server.Request, failure: Failure) -> None:
     if failure.check(defer.CancelledError):
         return  # the client left: nobody to answer
     log.failure("error answering {path}", failure, path=request.path)
-    _finish(request, http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR)
+    _finish(request, (http.INTERNAL_SERVER_ERROR, INTERNAL_ERROR))
 
 
 INTERNAL_ERROR = {"error": "internal error in the daemon; its log (journalctl -u cemscan) has the details"}
 
 
+ENDPOINTS = ["GET /health", "POST /scan", "DELETE /scan", "GET /status", "GET /result", "GET /metrics"]
+
+
 def not_found_body(request: server.Request) -> Dict[str, Any]:
     path = request.path.decode("utf-8", "replace")
     return {"error": "no such endpoint: %s" % path,
-            "endpoints": ["GET /health", "POST /scan", "GET /status", "GET /result"]}
+            "endpoints": ENDPOINTS}
 
 
 class NotFound(JSONEndpoint):

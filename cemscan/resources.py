@@ -5,6 +5,7 @@
     DELETE /scan   202 cancelling | 409 nothing running
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
                    ?wait=N (N <= 30): answer as soon as a running scan ends
+    GET  /metrics  the state and last result in the Prometheus text format
     GET  /result   200 with the result in done/error, else 404; ?scan_id=X: only if X is the last scan
 
 Every answer is JSON (see :mod:`cemscan.jsonweb`).
@@ -17,7 +18,8 @@ from twisted.web import http, server
 
 from cemscan import __version__
 from cemscan.auth import TokenGuard, Unauthorized
-from cemscan.jsonweb import MAX_BODY_BYTES, Answer, JSONEndpoint, JSONRoot
+from cemscan import metrics
+from cemscan.jsonweb import MAX_BODY_BYTES, Answer, JSONEndpoint, JSONRoot, Raw
 from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
 
 #: Longest long-poll: short enough that no NAT drops the idle connection.
@@ -134,6 +136,11 @@ class Result(_ManagerEndpoint):
         return http.OK, result
 
 
+class Metrics(_ManagerEndpoint):
+    def json_GET(self, request: server.Request) -> Answer:
+        return Raw(metrics.CONTENT_TYPE, metrics.render(self.manager))
+
+
 def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None) -> JSONRoot:
     """The API; with a guard, everything but /health needs the bearer token."""
     root = JSONRoot(guard, open_paths=(b"health",), refusal=Unauthorized())
@@ -141,4 +148,5 @@ def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None) -> JSON
     root.putChild(b"scan", StartScan(manager))
     root.putChild(b"status", Status(manager))
     root.putChild(b"result", Result(manager))
+    root.putChild(b"metrics", Metrics(manager))
     return root

@@ -11,6 +11,7 @@ import datetime
 import enum
 import os
 import signal
+from collections import Counter
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import attr
@@ -110,6 +111,8 @@ class ScanManager:
     _process: Optional[ScannerProcess] = attr.ib(init=False, default=None)
     _finished: Optional[defer.Deferred] = attr.ib(init=False, default=None)
     _waiters: List[defer.Deferred] = attr.ib(init=False, factory=list)
+    #: Scans started / completed (done) / failed (error) since the daemon started.
+    totals: Counter = attr.ib(init=False, factory=Counter)
 
     def check_profile(self, profile: Optional[str]) -> str:
         """The profile to scan with; UnknownProfile names the ones accepted."""
@@ -176,6 +179,7 @@ class ScanManager:
         scan = Scan(scan_id, chosen, os.path.join(self.state_dir, "scans", scan_id), now,
                     self.content.profiles[chosen].rule_count)
         self.current = scan
+        self.totals["started"] += 1
         self._set_state(State.RUNNING)
         self.log.info("scan {scan_id} started: profile {profile}", scan_id=scan.id, profile=chosen)
         self._save_state()
@@ -251,6 +255,7 @@ class ScanManager:
             except OSError as e:
                 self.log.error("cannot save scan {scan_id}: {error}", scan_id=scan.id, error=e)
                 scan.result, state = dict(_unsaved(result, e), **fields), State.ERROR
+        self.totals["completed" if state is State.DONE else "failed"] += 1
         self._set_state(state)
         self.log.info("scan {scan_id} ended: {state} {message}", scan_id=scan.id, state=state.value,
                       message=scan.result.get("error", "score %s" % scan.result.get("score")))
