@@ -18,7 +18,7 @@ import attr
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from cemscan import scoring
+from cemscan import drift, scoring
 from cemscan.arf import ArfError, TestResult
 from cemscan.content import Content
 from cemscan.openscap import OpenSCAP
@@ -237,7 +237,11 @@ class ScanManager:
             return _error("the scan ran but its results cannot be read: %s" % (e,), outcome)
         if scan.cancelled:
             return _error("scan %s" % scan.cancelled, outcome)
-        return dict(scoring.summarize(parsed.rules), native_score=parsed.native_score)
+        summary = dict(scoring.summarize(parsed.rules), native_score=parsed.native_score,
+                       test_result_id=parsed.id)
+        previous = await self.store.previous_result(scan.profile, scan.directory) if self.store else None
+        summary["drift"] = drift.compare(previous, summary["rules"])
+        return summary
 
     def _progress(self, scan: Scan, line: str) -> None:
         if self.scanner.parse_progress(line) is not None:

@@ -95,6 +95,10 @@ class StateStore:
         # never overwrite an earlier-asked "done".
         return self._lock.run(self.run_in_thread, write_json_atomic, path, data)
 
+    def previous_result(self, profile: str, current: str) -> defer.Deferred:
+        """The newest completed result of ``profile`` before the scan in ``current`` (or None)."""
+        return self.run_in_thread(find_previous_result, self.scans_dir(), profile, current)
+
     def prune(self, keep: int, current: str) -> defer.Deferred:
         """Delete all but the newest ``keep`` scan folders (never ``current``)."""
         return self._lock.run(self.run_in_thread, prune_scans, self.scans_dir(), keep, current)
@@ -113,3 +117,22 @@ def prune_scans(scans_dir: str, keep: int, current: str) -> List[str]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
     return removed
+
+
+def find_previous_result(scans_dir: str, profile: str, current: str) -> Optional[Dict[str, Any]]:
+    """Walk the scan folders newest first; at most ``--keep`` of them exist."""
+    try:
+        names = sorted(os.listdir(scans_dir), reverse=True)
+    except OSError:
+        return None  # no history (yet, or readable): no drift, the scan itself is fine
+    for name in names:
+        path = os.path.join(scans_dir, name)
+        if os.path.abspath(path) == os.path.abspath(current):
+            continue
+        try:
+            result = read_json(os.path.join(path, RESULT_FILE))
+        except (OSError, ValueError):
+            continue  # an interrupted or pruned scan: no result to compare with
+        if isinstance(result, dict) and result.get("profile") == profile and "error" not in result:
+            return result
+    return None

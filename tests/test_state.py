@@ -6,6 +6,7 @@ import signal
 import pytest
 from twisted.internet import defer
 
+from cemscan.store import write_json_atomic
 from cemscan.state import NothingRunning, ScanAlreadyRunning, State, UnknownProfile, isoformat
 from tests.conftest import finish_with_arf
 
@@ -257,10 +258,10 @@ def test_first_start_is_idle(make_manager):
 
 
 def test_result_that_cannot_be_saved_is_an_error_naming_the_path_but_kept(make_manager, reactor):
-    def disk_full(f, path, data):
-        if path.endswith("result.json"):
-            return defer.fail(OSError(28, "No space left on device", path))
-        return defer.maybeDeferred(f, path, data)
+    def disk_full(f, *args):
+        if f is write_json_atomic and args[0].endswith("result.json"):
+            return defer.fail(OSError(28, "No space left on device", args[0]))
+        return defer.maybeDeferred(f, *args)
 
     manager = make_manager()
     manager.store.run_in_thread = disk_full
@@ -314,3 +315,33 @@ def test_cancel_with_nothing_running(make_manager, reactor):
     finish_with_arf(reactor.spawned[0], ["pass"])
     with pytest.raises(NothingRunning, match=r"state: done"):
         manager.cancel()
+
+
+# --- drift ---
+
+def test_drift_against_the_previous_scan_of_the_same_profile(make_manager, reactor):
+    manager = make_manager()
+    first = manager.start()
+    finish_with_arf(reactor.spawned[0], ["pass", "pass", "fail"])
+    assert manager.result()["drift"] is None
+    reactor.advance(1)
+    manager.start("xccdf_t_profile_b")  # another profile: not compared with
+    finish_with_arf(reactor.spawned[1], ["fail", "fail", "fail"])
+    assert manager.result()["drift"] is None
+    reactor.advance(1)
+    manager.start()
+    finish_with_arf(reactor.spawned[2], ["pass", "fail", "pass"])
+    drift = manager.result()["drift"]
+    assert drift["previous_scan_id"] == first.id
+    assert drift["newly_failing"] == ["xccdf_io.cemscan_rule_r1"]
+    assert drift["newly_passing"] == ["xccdf_io.cemscan_rule_r2"]
+
+
+def test_a_failed_scan_is_not_a_baseline(make_manager, reactor):
+    manager = make_manager()
+    manager.start()
+    reactor.spawned[0].end(1)
+    reactor.advance(1)
+    manager.start()
+    finish_with_arf(reactor.spawned[1], ["pass"])
+    assert manager.result()["drift"] is None
