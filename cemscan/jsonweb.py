@@ -92,8 +92,11 @@ def _render(request: server.Request, answer: Any) -> Any:
         request.setHeader(b"content-type", answer.content_type)
         return answer.body
     if isinstance(answer, FileAnswer):
-        # static.File streams with a producer and handles HEAD and Range.
-        return static.File(answer.path, defaultType=answer.content_type.decode("ascii")).render(request)
+        # static.File streams with a producer and handles HEAD and Range;
+        # the type is ours, not a guess from the file name.
+        stream = static.File(answer.path)
+        stream.type, stream.encoding = answer.content_type.decode("ascii"), None
+        return stream.render(request)
     return write_json(request, *answer)
 
 
@@ -115,7 +118,8 @@ def _fail(request: server.Request, failure: Failure) -> None:
 INTERNAL_ERROR = {"error": "internal error in the daemon; its log (journalctl -u cemscan) has the details"}
 
 
-ENDPOINTS = ["GET /health", "POST /scan", "DELETE /scan", "GET /status", "GET /result", "GET /metrics"]
+ENDPOINTS = ["GET /health", "POST /scan", "DELETE /scan", "GET /status", "GET /result", "GET /report",
+             "GET /metrics"]
 
 
 def not_found_body(request: server.Request) -> Dict[str, Any]:

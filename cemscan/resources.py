@@ -5,6 +5,7 @@
     DELETE /scan   202 cancelling | 409 nothing running
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
                    ?wait=N (N <= 30): answer as soon as a running scan ends
+    GET  /report?format=arf|html|bash|ansible   the last scan's ARF, HTML report, fix scripts
     GET  /metrics  the state and last result in the Prometheus text format
     GET  /result   200 with the result in done/error, else 404; ?scan_id=X: only if X is the last scan
 
@@ -19,7 +20,8 @@ from twisted.web import http, server
 from cemscan import __version__
 from cemscan.auth import TokenGuard, Unauthorized
 from cemscan import metrics
-from cemscan.jsonweb import MAX_BODY_BYTES, Answer, JSONEndpoint, JSONRoot, Raw
+from cemscan.jsonweb import MAX_BODY_BYTES, Answer, FileAnswer, JSONEndpoint, JSONRoot, Raw
+from cemscan.reports import FORMATS, ReportError, ReportMaker
 from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
 
 #: Longest long-poll: short enough that no NAT drops the idle connection.
@@ -141,7 +143,34 @@ class Metrics(_ManagerEndpoint):
         return Raw(metrics.CONTENT_TYPE, metrics.render(self.manager))
 
 
-def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None) -> JSONRoot:
+class Report(_ManagerEndpoint):
+    def __init__(self, manager: ScanManager, reports: ReportMaker) -> None:
+        super().__init__(manager)
+        self.reports = reports
+
+    def json_GET(self, request: server.Request) -> Answer:
+        fmt = request.args.get(b"format", [b""])[-1].decode("utf-8", "replace")
+        if fmt not in FORMATS:
+            return http.BAD_REQUEST, {"error": "format must be one of %s, as in GET /report?format=html"
+                                               % ", ".join(FORMATS)}
+        result = self.manager.result()
+        if result is None:
+            state = self.manager.state.value
+            if state == "running":
+                return http.CONFLICT, {"error": "a scan is running; its report can be had when it ends"}
+            return http.NOT_FOUND, {"error": "no scan to report on yet (state: %s)" % state}
+        assert self.manager.current is not None
+        made = self.reports.report(self.manager.current.directory, fmt, result.get("test_result_id"))
+
+        def refused(failure: Any) -> Answer:
+            failure.trap(ReportError)
+            return failure.value.code, {"error": str(failure.value)}
+
+        return made.addCallbacks(lambda path: FileAnswer(path, FORMATS[fmt].content_type), refused)
+
+
+def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None,
+               reports: Optional[ReportMaker] = None) -> JSONRoot:
     """The API; with a guard, everything but /health needs the bearer token."""
     root = JSONRoot(guard, open_paths=(b"health",), refusal=Unauthorized())
     root.putChild(b"health", Health(manager))
@@ -149,4 +178,6 @@ def build_root(manager: ScanManager, guard: Optional[TokenGuard] = None) -> JSON
     root.putChild(b"status", Status(manager))
     root.putChild(b"result", Result(manager))
     root.putChild(b"metrics", Metrics(manager))
+    if reports is not None:
+        root.putChild(b"report", Report(manager, reports))
     return root

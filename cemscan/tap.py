@@ -17,6 +17,8 @@ from twisted.python import usage
 from cemscan import arf, auth, content as scap_content
 from cemscan.jsonweb import json_site
 from cemscan.openscap import OpenSCAP
+from cemscan.process import scanner_environment
+from cemscan.reports import ReportMaker
 from cemscan.resources import build_root
 from cemscan.state import ScanManager
 from cemscan.store import StateStore
@@ -165,6 +167,7 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
     top = service.MultiService()
     ScanManagerService(manager).setServiceParent(top)
     guard = auth.TokenGuard(config["token"]) if config["token"] else None
-    site = json_site(build_root(manager, guard), reactor=reactor)
+    reports = ReportMaker(reactor, config["oscap"], scanner_environment(os.environ))
+    site = json_site(build_root(manager, guard, reports), reactor=reactor)
     strports.service(listen, site, reactor=reactor).setServiceParent(top)
     return top

@@ -27,6 +27,12 @@ class RunningDaemon:
         assert response.headers.getRawHeaders("content-type") == ["application/json"], body
         return response.code, json.loads(body)
 
+    async def fetch(self, path: str) -> Tuple[int, Optional[str], bytes]:
+        """A raw GET: status, content type, body (for what is not JSON)."""
+        response = await self.http.get(self.url + path)
+        content_type = (response.headers.getRawHeaders("content-type") or [None])[0]
+        return response.code, content_type, await response.content()
+
     async def wait_until_finished(self, max_polls: int = 20) -> Dict[str, Any]:
         """Long-poll /status until the scan ends: event-driven, no sleeps."""
         for _ in range(max_polls):

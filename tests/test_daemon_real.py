@@ -106,3 +106,25 @@ async def test_an_unknown_profile_given_to_oscap_is_an_error_result(tmp_path):
     assert status["state"] == "error"
     assert result["exit_code"] == 1 and "exit code 1" in result["error"]
     assert "test_profile_gone" in result["stderr"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_reports_of_a_real_scan(tmp_path):
+    daemon = await start_daemon(str(tmp_path))
+    try:
+        _, started = await daemon.request("POST", "/scan")
+        await daemon.wait_until_finished()
+        arf = await daemon.fetch("/report?format=arf")
+        html = await daemon.fetch("/report?format=html")
+        bash = await daemon.fetch("/report?format=bash")
+        ansible = await daemon.fetch("/report?format=ansible")
+        again = await daemon.fetch("/report?format=html")
+    finally:
+        await daemon.stop()
+    scan_dir = os.path.join(str(tmp_path), "scans", started["scan_id"])
+    assert arf == (200, "application/xml", open(os.path.join(scan_dir, "arf.xml"), "rb").read())
+    assert html[:2] == (200, "text/html; charset=utf-8") and b"<html" in html[2][:2000].lower()
+    assert again == html
+    assert bash[:2] == (200, "text/x-shellscript; charset=utf-8")
+    assert b'echo "cemscan test fix: would create /nonexistent/cemscan-test-never-present"' in bash[2]
+    assert ansible[0] == 200 and b"cemscan test fix (never run)" in ansible[2]
