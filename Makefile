@@ -3,7 +3,7 @@ VENV_PY  := .venv/bin/python
 DEB_PY   := /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-pypi test-debian clean
+.PHONY: setup demo test test-pypi test-debian clean deb test-package soak
 
 setup:
 	sh .ci/setup
@@ -24,3 +24,34 @@ test-debian:
 clean:
 	rm -rf build dist *.egg-info .pytest_cache demo-state twisted/plugins/dropin.cache
 	find . -name __pycache__ -prune -exec rm -rf {} +
+
+## The Debian package: dist/cemscan_<version>_all.deb (with its .changes and .buildinfo).
+## Built from a copy of the tree in build/deb/ (git's view of it: tracked and untracked
+## files, not what .gitignore names), so no venv, dropin.cache or egg-info gets near the
+## package and the working tree is left as it was. PATH without pyenv: pybuild must run
+## Debian's /usr/bin/python3 (see debian/rules).
+DEB_STAGE := build/deb
+deb:
+	rm -rf $(DEB_STAGE)
+	mkdir -p $(DEB_STAGE)/src dist
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files --cached --others --exclude-standard | while IFS= read -r f; do \
+			if [ -f "$$f" ] || [ -L "$$f" ]; then printf '%s\n' "$$f"; fi; done > $(DEB_STAGE)/files; \
+		tar -cf - -T $(DEB_STAGE)/files | tar -xf - -C $(DEB_STAGE)/src; \
+	else \
+		tar -cf - --exclude=./.git --exclude=./.venv --exclude=./build --exclude=./dist \
+			--exclude=__pycache__ --exclude=dropin.cache --exclude='*.egg-info' . | tar -xf - -C $(DEB_STAGE)/src; \
+	fi
+	cd $(DEB_STAGE)/src && PATH=/usr/sbin:/usr/bin:/sbin:/bin dpkg-buildpackage -us -uc -b
+	rm -f dist/cemscan_*.deb dist/cemscan_*.changes dist/cemscan_*.buildinfo
+	mv $(DEB_STAGE)/cemscan_* dist/
+	@ls -1 dist/cemscan_*
+
+## Build, lint, install, boot (systemd-nspawn), scan, purge: see .ci/package-check (root only).
+test-package:
+	sh .ci/package-check
+
+## Long runs, not in CI: a 20-minute scan through an idle-dropping proxy, then an hour of
+## back-to-back scans watching the daemon's memory and file descriptors. Writes docs/soak.json.
+soak:
+	$(VENV_PY) tests/soak.py $(SOAK_ARGS)
