@@ -1,11 +1,12 @@
 """What is specific to OpenSCAP: its command line, progress lines, exit codes."""
 
 import os
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import attr
 
-from cemscan.process import ProcessOutcome
+from cemscan import scoring
+from cemscan.process import ProcessOutcome, scanner_environment
 
 ARF_NAME = "arf.xml"
 #: oscap's exit codes for a scan that ran to the end: 0 when every rule
@@ -39,6 +40,15 @@ class OpenSCAP:
         if not os.path.isfile(self.content):
             problems.append("content %s" % self.content)
         return problems
+
+    @staticmethod
+    def environment(parent: Mapping[str, str]) -> Dict[str, str]:
+        return scanner_environment(parent)
+
+    @staticmethod
+    def score(summary: Mapping[str, Any]) -> float:
+        """cemscan's score: 100 x passed / (passed + failed)."""
+        return scoring.score(summary["passed_count"], summary["failed_count"])
 
     @staticmethod
     def parse_progress(line: str) -> Optional[Tuple[str, str]]:

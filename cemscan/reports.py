@@ -14,19 +14,19 @@ import attr
 from twisted.internet import defer, utils
 from twisted.logger import Logger
 
-from cemscan.openscap import ARF_NAME
 
 
 @attr.s(frozen=True)
 class Format:
-    filename: str = attr.ib()
+    #: Where it is made in the scan folder (None: the scanner's own ARF).
+    filename: Optional[str] = attr.ib()
     content_type: bytes = attr.ib()
     #: ``oscap`` arguments before ``--output``, None for the ARF itself.
     generate: Optional[Tuple[str, ...]] = attr.ib()
 
 
 FORMATS: Dict[str, Format] = {
-    "arf": Format(ARF_NAME, b"application/xml", None),
+    "arf": Format(None, b"application/xml", None),
     "html": Format("report.html", b"text/html; charset=utf-8", ("xccdf", "generate", "report")),
     "bash": Format("fix.sh", b"text/x-shellscript; charset=utf-8",
                    ("xccdf", "generate", "fix", "--fix-type", "bash")),
@@ -48,17 +48,23 @@ class ReportMaker:
     log = Logger()
 
     reactor: Any = attr.ib()
-    oscap: str = attr.ib()
+    #: None where oscap is not installed (a CIS-CAT node): only the ARF then.
+    oscap: Optional[str] = attr.ib()
     env: Mapping[str, str] = attr.ib()
     _making: Dict[str, List[defer.Deferred]] = attr.ib(init=False, factory=dict)
 
-    def report(self, scan_dir: str, fmt: str, test_result_id: Optional[str]) -> defer.Deferred:
-        """Fires with the path of the report, making it first if need be."""
+    def report(self, arf: str, fmt: str, test_result_id: Optional[str]) -> defer.Deferred:
+        """Fires with the path of the report on the scan whose ARF is ``arf``, made first if need be."""
         spec = FORMATS[fmt]
-        path = os.path.join(scan_dir, spec.filename)
-        arf = os.path.join(scan_dir, ARF_NAME)
+        scan_dir = os.path.dirname(arf)
         if not os.path.isfile(arf):
             return defer.fail(ReportError(404, "scan folder %s holds no ARF to report on" % scan_dir))
+        if spec.filename is None:
+            return defer.succeed(arf)
+        if self.oscap is None:
+            return defer.fail(ReportError(501, "%s reports are made by oscap, which this node lacks: install "
+                                               "openscap-scanner, or fetch format=arf" % fmt))
+        path = os.path.join(scan_dir, spec.filename)
         if os.path.isfile(path):
             return defer.succeed(path)
         waiter: defer.Deferred = defer.Deferred(lambda d: self._making.get(path, []).remove(d))
@@ -69,7 +75,7 @@ class ReportMaker:
         return waiter
 
     def _generate(self, spec: Format, path: str, arf: str, scan_dir: str, test_result_id: Optional[str]) -> None:
-        assert spec.generate is not None
+        assert spec.generate is not None and self.oscap is not None
         args = list(spec.generate)
         if test_result_id and "fix" in args:
             # Fixes for the rules that failed in this scan, not the whole profile.

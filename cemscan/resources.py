@@ -160,7 +160,8 @@ class Report(_ManagerEndpoint):
                 return http.CONFLICT, {"error": "a scan is running; its report can be had when it ends"}
             return http.NOT_FOUND, {"error": "no scan to report on yet (state: %s)" % state}
         assert self.manager.current is not None
-        made = self.reports.report(self.manager.current.directory, fmt, result.get("test_result_id"))
+        arf = self.manager.scanner.arf_path(self.manager.current.directory)
+        made = self.reports.report(arf, fmt, result.get("test_result_id"))
 
         def refused(failure: Any) -> Answer:
             failure.trap(ReportError)

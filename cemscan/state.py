@@ -21,8 +21,7 @@ from twisted.logger import Logger
 from cemscan import drift, scoring
 from cemscan.arf import ArfError, TestResult
 from cemscan.content import Content
-from cemscan.openscap import OpenSCAP
-from cemscan.process import ProcessOutcome, ScannerProcess, group_is_ours, scanner_environment, start_time
+from cemscan.process import ProcessOutcome, ScannerProcess, group_is_ours, start_time
 from cemscan.store import StateStore
 
 ParseArf = Callable[[str], "defer.Deferred[TestResult]"]
@@ -92,7 +91,8 @@ class ScanManager:
     log = Logger()
 
     reactor: Any = attr.ib()
-    scanner: OpenSCAP = attr.ib()
+    #: OpenSCAP or CISCAT: argv, arf_path, missing, environment, parse_progress, failure, score.
+    scanner: Any = attr.ib()
     content: Content = attr.ib()
     default_profile: str = attr.ib()
     state_dir: str = attr.ib()
@@ -214,7 +214,7 @@ class ScanManager:
             return _error("cannot scan: missing %s" % ", ".join(missing))
         self._process = self.process_factory(
             reactor=self.reactor, argv=self.scanner.argv(scan.profile, scan.directory),
-            env=scanner_environment(self.environ), workdir=scan.directory,
+            env=self.scanner.environment(self.environ), workdir=scan.directory,
             on_line=lambda line: self._progress(scan, line), timeout=self.scan_timeout)
         ended = self._process.start()
         scan.pgid = self._process.pid
@@ -239,6 +239,7 @@ class ScanManager:
             return _error("scan %s" % scan.cancelled, outcome)
         summary = dict(scoring.summarize(parsed.rules), native_score=parsed.native_score,
                        test_result_id=parsed.id)
+        summary["score"] = self.scanner.score(summary)
         previous = await self.store.previous_result(scan.profile, scan.directory) if self.store else None
         summary["drift"] = drift.compare(previous, summary["rules"])
         return summary

@@ -16,6 +16,7 @@ from twisted.python import usage
 
 from cemscan import arf, auth, content as scap_content
 from cemscan.jsonweb import json_site
+from cemscan.ciscat import CISCAT
 from cemscan.openscap import OpenSCAP
 from cemscan.process import scanner_environment
 from cemscan.reports import ReportMaker
@@ -23,7 +24,7 @@ from cemscan.resources import build_root
 from cemscan.state import ScanManager
 from cemscan.store import StateStore
 
-SCANNERS = ("openscap",)
+SCANNERS = ("openscap", "ciscat")
 
 
 def _number(option: str, value: str, minimum: float, maximum: float, kind: type = float) -> Any:
@@ -48,7 +49,10 @@ class Options(usage.Options):
         ["listen", None, None, "Twisted endpoint description to listen on, e.g. tcp:8084:interface=127.0.0.1 "
                                "(overrides --port and --interface)."],
         ["scanner", None, "openscap", "Scanner to run: %s." % ", ".join(SCANNERS)],
-        ["oscap", None, None, "Path of the oscap binary (default: found on PATH)."],
+        ["oscap", None, None, "Path of the oscap binary (default: found on PATH); with --scanner ciscat it only "
+                              "makes HTML reports and fix scripts, if present."],
+        ["assessor", None, None, "With --scanner ciscat: the CIS-CAT Pro Assessor v4 bundle's Assessor-CLI.sh."],
+        ["benchmark", None, None, "With --scanner ciscat: the CIS benchmark (XCCDF) file to assess."],
         ["content", None, None, "SCAP source data stream or XCCDF file (default: the host's SCAP Security "
                                 "Guide content if it has some for its OS, else cemscan's bundled benchmark)."],
         ["profile", None, None, "XCCDF profile id (default: the content's standard or first profile)."],
@@ -79,13 +83,18 @@ class Options(usage.Options):
             raise usage.UsageError("--scanner: %r is not one of %s" % (self["scanner"], ", ".join(SCANNERS)))
         if self["listen"] is not None:
             _check_endpoint(self["listen"])
-        self["oscap"] = _find_oscap(self["oscap"])
+        if self["scanner"] == "ciscat":
+            option, path = "--benchmark", self._ciscat_benchmark()
+        else:
+            self["oscap"] = _find_oscap(self["oscap"])
+            option, path = "--content", self["content"] or scap_content.find_default_content(
+                scap_content.read_os_release())
         # Absolute: the scanner runs in its scan folder, not in our cwd.
-        path = os.path.abspath(self["content"] or scap_content.find_default_content(scap_content.read_os_release()))
+        path = os.path.abspath(path)
         try:
             self["content"] = scap_content.load_content(path)
         except scap_content.ContentError as e:
-            raise usage.UsageError("--content: %s" % (e,)) from e
+            raise usage.UsageError("%s: %s" % (option, e)) from e
         profile = self["profile"] or self["content"].default_profile()
         if profile not in self["content"].profiles:
             raise usage.UsageError("--profile: unknown profile %r; %s accepts: %s" % (
@@ -98,6 +107,23 @@ class Options(usage.Options):
                 self["token"] = auth.read_token_file(self["token-file"])
             except auth.TokenFileError as e:
                 raise usage.UsageError("--token-file: %s" % (e,)) from e
+
+
+    def _ciscat_benchmark(self) -> str:
+        """CIS-CAT needs its assessor and a benchmark; oscap is optional (reports)."""
+        for option in ("assessor", "benchmark"):
+            if not self[option]:
+                raise usage.UsageError("--%s: required with --scanner ciscat" % option)
+        assessor = self["assessor"]
+        if not (os.path.isfile(assessor) and os.access(assessor, os.X_OK)):
+            raise usage.UsageError("--assessor: %s is not an executable file (the bundle's Assessor-CLI.sh)"
+                                   % assessor)
+        self["assessor"] = os.path.abspath(assessor)
+        try:
+            self["oscap"] = _find_oscap(self["oscap"])
+        except usage.UsageError:
+            self["oscap"] = None  # no HTML reports or fix scripts then: GET /report says so
+        return self["benchmark"]
 
 
 def _check_endpoint(description: str) -> None:
@@ -145,6 +171,12 @@ class ScanManagerService(service.Service):
         return self.manager.shutdown()
 
 
+def _scanner(config: Options) -> Any:
+    if config["scanner"] == "ciscat":
+        return CISCAT(config["assessor"], config["content"].path)
+    return OpenSCAP(config["oscap"], config["content"].path)
+
+
 def makeService(config: Options, reactor: Any = None) -> service.MultiService:
     if reactor is None:
         from twisted.internet import reactor
@@ -154,7 +186,7 @@ def makeService(config: Options, reactor: Any = None) -> service.MultiService:
 
     manager = ScanManager(
         reactor=reactor,
-        scanner=OpenSCAP(config["oscap"], config["content"].path),
+        scanner=_scanner(config),
         content=config["content"],
         default_profile=config["profile"],
         state_dir=config["state-dir"],

@@ -128,3 +128,22 @@ async def test_reports_of_a_real_scan(tmp_path):
     assert bash[:2] == (200, "text/x-shellscript; charset=utf-8")
     assert b'echo "cemscan test fix: would create /nonexistent/cemscan-test-never-present"' in bash[2]
     assert ansible[0] == 200 and b"cemscan test fix (never run)" in ansible[2]
+
+
+@pytest_twisted.ensureDeferred
+async def test_ciscat_through_the_same_api(tmp_path):
+    from tests.test_tap import ASSESSOR, CIS_BENCHMARK
+
+    daemon = await start_daemon(str(tmp_path), "--scanner", "ciscat", "--assessor", ASSESSOR,
+                                "--benchmark", CIS_BENCHMARK)
+    try:
+        code, started = await daemon.request("POST", "/scan")
+        status = await daemon.wait_until_finished()
+        _, result = await daemon.request("GET", "/result")
+        arf = await daemon.fetch("/report?format=arf")
+    finally:
+        await daemon.stop()
+    assert code == 202 and status["state"] == "done", result
+    assert status["progress"]["rules_done"] == status["progress"]["rules_total"]
+    assert result["scanner"] == "ciscat" and result["passed_count"] > 0 and result["failed_count"] > 0
+    assert arf[0] == 200 and b"TestResult" in arf[2]

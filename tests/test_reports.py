@@ -50,10 +50,11 @@ def maker(oscap):
 async def test_made_once_even_when_asked_twice_at_once(tmp_path):
     oscap, folder = stub_oscap(tmp_path), scan_dir(tmp_path)
     reports = maker(oscap)
-    paths = await defer.gatherResults([reports.report(folder, "html", None), reports.report(folder, "html", None)])
+    arf = os.path.join(folder, "arf.xml")
+    paths = await defer.gatherResults([reports.report(arf, "html", None), reports.report(arf, "html", None)])
     assert paths == [os.path.join(folder, "report.html")] * 2
     assert open(paths[0]).read() == "<html>report</html>"
-    again = await reports.report(folder, "html", None)
+    again = await reports.report(arf, "html", None)
     assert again == paths[0]
     runs = open(oscap + ".runs").read().splitlines()
     assert runs == ["xccdf generate report --output %s/report.html.tmp %s/arf.xml" % (folder, folder)]
@@ -63,7 +64,7 @@ async def test_made_once_even_when_asked_twice_at_once(tmp_path):
 @pytest_twisted.ensureDeferred
 async def test_fix_scripts_are_for_this_scans_failures(tmp_path):
     oscap, folder = stub_oscap(tmp_path), scan_dir(tmp_path)
-    path = await maker(oscap).report(folder, "bash", "xccdf_org.open-scap_testresult_p")
+    path = await maker(oscap).report(folder + "/arf.xml", "bash", "xccdf_org.open-scap_testresult_p")
     assert path.endswith("fix.sh")
     assert "--fix-type bash --result-id xccdf_org.open-scap_testresult_p" in open(oscap + ".runs").read()
 
@@ -72,7 +73,7 @@ async def test_fix_scripts_are_for_this_scans_failures(tmp_path):
 async def test_oscap_failure_is_a_500_with_its_words(tmp_path):
     oscap, folder = stub_oscap(tmp_path, "fail"), scan_dir(tmp_path)
     with pytest.raises(ReportError) as raised:
-        await maker(oscap).report(folder, "ansible", None)
+        await maker(oscap).report(folder + "/arf.xml", "ansible", None)
     assert raised.value.code == 500
     assert str(raised.value) == "oscap could not make fix.yml (exit code 1): OpenSCAP Error: no way"
     assert not os.path.exists(os.path.join(folder, "fix.yml"))
@@ -82,13 +83,22 @@ async def test_oscap_failure_is_a_500_with_its_words(tmp_path):
 async def test_oscap_that_cannot_run_is_a_500(tmp_path):
     folder = scan_dir(tmp_path)
     with pytest.raises(ReportError) as raised:
-        await maker(str(tmp_path / "missing-oscap")).report(folder, "html", None)
+        await maker(str(tmp_path / "missing-oscap")).report(folder + "/arf.xml", "html", None)
     assert raised.value.code == 500 and "could not make report.html" in str(raised.value)
+
+
+def test_without_oscap_only_the_arf_is_served(tmp_path):
+    folder = scan_dir(tmp_path)
+    arf = folder + "/arf.xml"
+    assert maker(None).report(arf, "arf", None).result == arf
+    failures = []
+    maker(None).report(arf, "html", None).addErrback(failures.append)
+    assert failures[0].value.code == 501 and "install openscap-scanner" in str(failures[0].value)
 
 
 def test_no_arf_is_a_404(tmp_path):
     failures = []
-    maker("/bin/true").report(str(tmp_path), "html", None).addErrback(failures.append)
+    maker("/bin/true").report(str(tmp_path / "arf.xml"), "html", None).addErrback(failures.append)
     assert failures[0].value.code == 404 and "holds no ARF" in str(failures[0].value)
 
 

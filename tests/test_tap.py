@@ -157,3 +157,30 @@ def test_token_file_is_read_and_checked(files, tmp_path):
     path.chmod(0o644)
     with pytest.raises(usage.UsageError, match="--token-file: .* can be read or written by others"):
         parse(files, "--token-file", str(path))
+
+
+CISCAT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ciscat")
+ASSESSOR = os.path.join(CISCAT_DIR, "Assessor-CLI.sh")
+CIS_BENCHMARK = os.path.join(CISCAT_DIR, "CIS_Cemscan_Test_Linux_Benchmark_v1.0.0-xccdf.xml")
+
+
+def test_ciscat_options(tmp_path):
+    options = Options()
+    options.parseOptions(["--scanner", "ciscat", "--assessor", ASSESSOR, "--benchmark", CIS_BENCHMARK,
+                          "--state-dir", str(tmp_path / "state")])
+    assert options["content"].path == CIS_BENCHMARK
+    assert options["profile"] in options["content"].profiles
+    top = makeService(options, reactor=FakeProcessReactor())
+    [manager_service] = [s for s in top if isinstance(s, ScanManagerService)]
+    assert manager_service.manager.scanner.name == "ciscat"
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--benchmark", CIS_BENCHMARK], "--assessor: required with --scanner ciscat"),
+    (["--assessor", ASSESSOR], "--benchmark: required with --scanner ciscat"),
+    (["--assessor", CIS_BENCHMARK, "--benchmark", CIS_BENCHMARK], "--assessor: .* is not an executable file"),
+    (["--assessor", ASSESSOR, "--benchmark", "/nonexistent.xml"], "--benchmark: content file /nonexistent.xml"),
+])
+def test_ciscat_bad_options(tmp_path, extra, words):
+    with pytest.raises(usage.UsageError, match=words):
+        Options().parseOptions(["--scanner", "ciscat", "--state-dir", str(tmp_path)] + extra)
