@@ -13,7 +13,7 @@ demo:
 	sh .ci/demo
 
 ## The whole suite on both stacks: current PyPI releases (venv) and Debian bookworm's packages.
-test: test-pypi test-debian
+test: test-pypi test-debian test-package
 
 test-pypi:
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
