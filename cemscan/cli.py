@@ -1,38 +1,50 @@
-"""The ``cemscan`` command: scan a fleet, or ask one node's daemon how it is doing.
+"""The ``cemscan`` command: scan a fleet, or ask nodes' daemons how they are doing.
 
     cemscan scan TARGET... [--config FILE] [--port P] [--profile ID] [--threshold N]
                  [--poll-interval S] [--ready-timeout S] [--timeout S] [--output DIR]
-                 [--json] [--junit FILE]
+                 [--json] [--junit FILE] [--cancel-on-interrupt]
     cemscan status TARGET [--port P] [--json]
     cemscan result TARGET [--port P] [--threshold N] [--json]
+    cemscan cancel TARGET... [--port P] [--json]
 
-Exit status: 0 every target meets its threshold, 1 some target is below it,
-2 some target could not be scanned (or the command line or config is wrong).
-Every target runs concurrently in one reactor; a user's mistake is one line
-on stderr, never a traceback.
+Every command also takes ``--config FILE`` (its [daemon] settings),
+``--token-file FILE`` (else $CEMSCAN_TOKEN_FILE, $CEMSCAN_TOKEN, the config's
+token_file) and ``--ca-file FILE`` for https:// targets (else the config's
+ca_file, else the system's trust store).
+
+Exit status: 0 every target meets its threshold (or was cancelled), 1 some
+target is below it, 2 some target could not be scanned (or cancelled), the
+command line or config is wrong, or a scan was interrupted. Every target runs
+concurrently in one reactor; a user's mistake is one line on stderr, never a
+traceback.
 """
 
 import argparse
 import json
 import os
 import re
+import resource
+import signal
 import sys
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Sequence
 
+import attr
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from cemscan import __version__, fleet, progress
 from cemscan.client import DaemonClient
-from cemscan.config import DEFAULT_THRESHOLD, Config, load_config
+from cemscan.config import DEFAULT_THRESHOLD, Config, check_token, load_config, read_token
 from cemscan.errors import CemscanError
 from cemscan.junit import write_junit
 from cemscan.keepalive import make_http_client
-from cemscan.targets import DEFAULT_PORT, Target, parse_target
+from cemscan.targets import Target, parse_target
 
-#: Requests in flight at once across the whole fleet: well under the usual
-#: limit of 1024 open files, and plenty to poll thousands of nodes every 10 s.
-MAX_REQUESTS_IN_FLIGHT = 256
+#: Where the token comes from when no --token-file is given: a file, or the token itself.
+ENV_TOKEN_FILE = "CEMSCAN_TOKEN_FILE"
+ENV_TOKEN = "CEMSCAN_TOKEN"
+#: Open files kept for everything but requests (log files, the reactor's own).
+RESERVED_FILES = 64
 
 
 def _number(kind: Callable[[str], Any], low: float, high: Optional[float] = None
@@ -58,17 +70,17 @@ _THRESHOLD = _number(float, 0, 100)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; errors exit 2 with argparse's message."""
     parser = argparse.ArgumentParser(
         prog="cemscan", description="Run compliance scans through cemscan daemons and judge them.",
-        epilog="TARGET is HOST, HOST:PORT or http://HOST:PORT. Exit status: 0 all targets pass, "
-               "1 some are below their threshold, 2 some could not be scanned.")
+        epilog="TARGET is HOST, HOST:PORT, http://HOST:PORT or https://HOST:PORT. Exit status: 0 all "
+               "targets pass, 1 some are below their threshold, 2 some could not be scanned.")
     parser.add_argument("--version", action="version", version=f"cemscan {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     scan = commands.add_parser("scan", help="scan targets concurrently and judge each result")
     scan.add_argument("targets", nargs="*", metavar="TARGET",
                       help="a node to scan (more can come from --config)")
-    scan.add_argument("--config", metavar="FILE", help="TOML file with defaults and [[targets]]")
     scan.add_argument("--profile", metavar="ID", help="profile for targets without their own "
                                                       "(default: the daemon's)")
     scan.add_argument("--threshold", type=_THRESHOLD, metavar="N",
@@ -80,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="deadline for a whole scan, kickoff to result")
     scan.add_argument("--output", metavar="DIR", help="write each test case's result JSON here")
     scan.add_argument("--junit", metavar="FILE", help="write a JUnit XML report here")
+    scan.add_argument("--cancel-on-interrupt", action="store_true",
+                      help="on Ctrl-C or SIGTERM, cancel the scans started on the nodes (by default "
+                           "they keep running there)")
 
     status = commands.add_parser("status", help="show what a target's daemon is doing")
     status.add_argument("target", metavar="TARGET")
@@ -89,11 +104,69 @@ def build_parser() -> argparse.ArgumentParser:
     result.add_argument("--threshold", type=_THRESHOLD, metavar="N",
                         help=f"pass mark (default {DEFAULT_THRESHOLD:g})")
 
-    for command in (scan, status, result):
+    cancel = commands.add_parser("cancel", help="stop the scans running on targets")
+    cancel.add_argument("targets", nargs="+", metavar="TARGET")
+
+    for command in (scan, status, result, cancel):
+        command.add_argument("--config", metavar="FILE",
+                             help="TOML file with defaults ([daemon]) and, for scan, [[targets]]")
         command.add_argument("--port", type=_PORT, metavar="P",
-                             help=f"daemon port for targets that name none (default {DEFAULT_PORT})")
+                             help="daemon port for targets that name none (default 8084)")
+        command.add_argument("--token-file", metavar="FILE",
+                             help=f"file holding the daemons' bearer token (else ${ENV_TOKEN_FILE}, "
+                                  f"${ENV_TOKEN}, or the config's token_file)")
+        command.add_argument("--ca-file", metavar="FILE",
+                             help="CA certificate(s) to check https:// daemons against (default: the "
+                                  "config's ca_file, else the system's trust store)")
         command.add_argument("--json", action="store_true", help="print JSON on stdout")
     return parser
+
+
+class Interrupts:
+    """SIGINT and SIGTERM, handed to the running command instead of stopping the reactor at once.
+
+    A command that can end cleanly says how with `on_interrupt`; the first
+    signal goes there. Without a handler, or at the next signal, the reactor
+    stops, as with Twisted's own handlers: a second Ctrl-C always quits.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, reactor: Any) -> None:
+        self._reactor = reactor
+        self._handler: Optional[Callable[[str], None]] = None
+
+    def install(self) -> None:
+        """Take the signals over (call once the reactor runs: it installs its own at startup)."""
+        for number in self.SIGNALS:
+            signal.signal(number, self._caught)
+
+    def on_interrupt(self, handler: Callable[[str], None]) -> None:
+        """Have the next signal call ``handler`` with its name ("SIGINT", "SIGTERM")."""
+        self._handler = handler
+
+    def _caught(self, number: int, frame: Any) -> None:
+        # In a signal handler only hand over to the reactor; callFromThread is safe here.
+        self._reactor.callFromThread(self.deliver, signal.Signals(number).name)
+
+    def deliver(self, name: str) -> None:
+        """What a signal does, on the reactor: the handler's turn, or the end."""
+        handler, self._handler = self._handler, None
+        if handler is not None:
+            handler(name)
+        elif self._reactor.running:
+            self._reactor.stop()
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Context:
+    """What a command works with besides its arguments; tests give their own."""
+
+    reactor: Any
+    stdout: IO[str]
+    stderr: IO[str]
+    environ: Mapping[str, str] = attr.Factory(lambda: os.environ)
+    interrupts: Optional[Interrupts] = None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -101,47 +174,46 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from twisted.internet import reactor
 
-    return _run_reactor(reactor, lambda: run(args, reactor=reactor, stdout=sys.stdout,
-                                             stderr=sys.stderr))
+    interrupts = Interrupts(reactor)
+
+    def start() -> "defer.Deferred[int]":
+        interrupts.install()
+        return run(args, Context(reactor, sys.stdout, sys.stderr, interrupts=interrupts))
+
+    return _run_reactor(reactor, start)
 
 
-def run(args: argparse.Namespace, *, reactor: Any, stdout: IO[str],
-        stderr: IO[str]) -> "defer.Deferred[int]":
-    """Run a parsed command in a running ``reactor``; fire with the exit status.
+def run(args: argparse.Namespace, context: Context) -> "defer.Deferred[int]":
+    """Run a parsed command in a running reactor; fire with the exit status.
 
     This is `main` without owning the reactor, so tests run commands in theirs.
     """
-    command = {"scan": _scan, "status": _status, "result": _result}[args.command]
+    command = {"scan": _scan, "status": _status, "result": _result, "cancel": _cancel}[args.command]
 
     async def guarded() -> int:
         try:
-            return await command(args, reactor, stdout, stderr)
+            return await command(args, context)
         except (CemscanError, OSError) as e:
-            stderr.write(f"cemscan: error: {e}\n")
+            context.stderr.write(f"cemscan: error: {e}\n")
             return 2
 
     return defer.ensureDeferred(guarded())
 
 
-async def _scan(args: argparse.Namespace, reactor: Any, stdout: IO[str], stderr: IO[str]) -> int:
-    config = load_config(args.config) if args.config else Config()
+async def _scan(args: argparse.Namespace, context: Context) -> int:
+    config = _config(args)
     jobs = _plan(args, config)
     output = args.output or config.scan_output
     if output:
         _check_distinct_test_cases(jobs)
         os.makedirs(output, exist_ok=True)
-    display = progress.for_stream(stderr if args.json else stdout, reactor)
-    http_client = make_http_client(reactor)
-    limiter = defer.DeferredSemaphore(MAX_REQUESTS_IN_FLIGHT)
-
-    def client_for(job: fleet.Job) -> DaemonClient:
-        return DaemonClient(
-            job.target.host, job.target.port,
-            ready_timeout=_first(args.ready_timeout, config.ready_timeout),
-            http_timeout=_first(args.timeout, config.http_timeout),
-            poll_interval=_first(args.poll_interval, config.poll_interval),
-            request_timeout=config.request_timeout,
-            reactor=reactor, http_client=http_client, on_progress=display.update, limiter=limiter)
+    display = progress.for_stream(context.stderr if args.json else context.stdout, context.reactor)
+    connect = _connector(args, config, context,
+                         ready_timeout=_first(args.ready_timeout, config.ready_timeout),
+                         http_timeout=_first(args.timeout, config.http_timeout),
+                         poll_interval=_first(args.poll_interval, config.poll_interval),
+                         on_progress=display.update,
+                         limiter=defer.DeferredSemaphore(requests_in_flight()))
 
     def on_outcome(outcome: fleet.Outcome) -> None:
         display.finished(outcome)
@@ -149,28 +221,45 @@ async def _scan(args: argparse.Namespace, reactor: Any, stdout: IO[str], stderr:
             _write_json(os.path.join(output, _file_name(outcome.job.test_case)), outcome.to_dict())
 
     display.begin(jobs)
-    outcomes = await fleet.scan_all(jobs, client_for, on_outcome)
+    scans = fleet.FleetScan(jobs, lambda job: connect(job.target), on_outcome, args.cancel_on_interrupt)
+    if context.interrupts is not None:
+        context.interrupts.on_interrupt(lambda name: _interrupt(scans, name, display, args))
+    outcomes = await scans.outcomes
     display.summary(outcomes)
     if args.json:
-        _print_json(stdout, [outcome.to_dict() for outcome in outcomes])
+        _print_json(context.stdout, [outcome.to_dict() for outcome in outcomes])
     if args.junit:
         write_junit(args.junit, outcomes)
+    if scans.interruption is not None:
+        context.stderr.write(f"cemscan: {scans.interruption.describe()}\n")
     return fleet.exit_code(outcomes)
 
 
-async def _status(args: argparse.Namespace, reactor: Any, stdout: IO[str], stderr: IO[str]) -> int:
-    client = _single_client(_single_target(args), reactor)
+def _interrupt(scans: fleet.FleetScan, name: str, display: progress.Display,
+               args: argparse.Namespace) -> None:
+    """The first SIGINT/SIGTERM of a scan: stop polling, and cancel on the nodes if asked to."""
+    if scans.running:
+        display.note(f"{name}: " + ("cancelling the scans on the nodes (again to quit at once)"
+                                    if args.cancel_on_interrupt else
+                                    "stopping; the scans keep running on the nodes"))
+        scans.interrupt(name)
+
+
+async def _status(args: argparse.Namespace, context: Context) -> int:
+    config = _config(args)
+    client = _connector(args, config, context)(_single_target(args, config))
     status = await client.status()
     if args.json:
-        _print_json(stdout, status)
+        _print_json(context.stdout, status)
     else:
-        stdout.write(progress.describe_status(client.where, status) + "\n")
+        context.stdout.write(progress.describe_status(client.where, status) + "\n")
     return 0
 
 
-async def _result(args: argparse.Namespace, reactor: Any, stdout: IO[str], stderr: IO[str]) -> int:
-    target = _single_target(args)
-    client = _single_client(target, reactor)
+async def _result(args: argparse.Namespace, context: Context) -> int:
+    config = _config(args)
+    target = _single_target(args, config)
+    client = _connector(args, config, context)(target)
     threshold = _first(args.threshold, DEFAULT_THRESHOLD)
     job = fleet.Job(target, str(target), None, threshold)
     try:
@@ -178,12 +267,87 @@ async def _result(args: argparse.Namespace, reactor: Any, stdout: IO[str], stder
     except CemscanError as e:
         outcome = fleet.Outcome(job, error=str(e))
     if args.json:
-        _print_json(stdout, outcome.to_dict())
+        _print_json(context.stdout, outcome.to_dict())
     else:
-        stdout.write(f"{client.where}: {progress.describe_outcome(outcome)}\n")
-        for rule in outcome.result.failed_rules if outcome.result else ():
-            stdout.write(f"  {rule}\n")
+        lines = progress.describe_details(outcome) or [progress.describe_outcome(outcome)]
+        context.stdout.write(f"{client.where}: {lines[0]}\n" + "".join(f"{line}\n" for line in lines[1:]))
     return fleet.exit_code([outcome])
+
+
+async def _cancel(args: argparse.Namespace, context: Context) -> int:
+    """DELETE /scan on every target at once; exit 0 only when each one is cancelling."""
+    config = _config(args)
+    connect = _connector(args, config, context)
+
+    async def cancel(target: Target) -> Dict[str, Any]:
+        report: Dict[str, Any] = {"target": str(target), "scan_id": None, "error": None}
+        try:
+            report["scan_id"] = (await connect(target).cancel()).get("scan_id")
+        except CemscanError as e:
+            report["error"] = str(e)
+        return report
+
+    targets = [parse_target(text, args.port or config.port) for text in args.targets]
+    reports = await defer.gatherResults([defer.ensureDeferred(cancel(target)) for target in targets],
+                                        consumeErrors=True)
+    if args.json:
+        _print_json(context.stdout, reports)
+    else:
+        context.stdout.write("".join(
+            f"{report['target']}: ERROR {report['error']}\n" if report["error"] else
+            f"{report['target']}: scan {report['scan_id']} is being cancelled\n" for report in reports))
+    return 2 if any(report["error"] for report in reports) else 0
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config) if args.config else Config()
+
+
+def _connector(args: argparse.Namespace, config: Config, context: Context,
+               **options: Any) -> Callable[[Target], DaemonClient]:
+    """DaemonClients for targets, sharing one HTTP client (and so one TLS trust) and one token.
+
+    ``options`` are DaemonClient's, the same for every target.
+    """
+    token = _token(args, config, context.environ)
+    http_client = make_http_client(context.reactor, ca_file=args.ca_file or config.ca_file)
+
+    def connect(target: Target) -> DaemonClient:
+        return DaemonClient(target.host, target.port, request_timeout=config.request_timeout,
+                            reactor=context.reactor, http_client=http_client, token=token,
+                            tls=target.tls, **options)
+
+    return connect
+
+
+def _token(args: argparse.Namespace, config: Config, environ: Mapping[str, str]) -> Optional[str]:
+    """The bearer token from the first source given: --token-file, then the environment, then the config.
+
+    $CEMSCAN_TOKEN_FILE names a file; $CEMSCAN_TOKEN holds the token itself,
+    for CI systems that hand secrets over as variables.
+    """
+    path = args.token_file or environ.get(ENV_TOKEN_FILE)
+    if path:
+        return read_token(path)
+    if environ.get(ENV_TOKEN):
+        return check_token(environ[ENV_TOKEN], f"${ENV_TOKEN}")
+    if config.token_file:
+        return read_token(config.token_file)
+    return None
+
+
+def requests_in_flight() -> int:
+    """How many requests a fleet scan may have in flight at once: a socket each.
+
+    A long-poll holds its socket for up to a poll interval, so every running
+    node has a request in flight nearly all the time: the cap must be about
+    the open-file limit (what is left after RESERVED_FILES), or nodes would
+    queue for a socket and learn late that their scan ended.
+    """
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 65536
+    return max(16, soft - RESERVED_FILES)
 
 
 def _plan(args: argparse.Namespace, config: Config) -> List[fleet.Job]:
@@ -212,13 +376,8 @@ def _plan(args: argparse.Namespace, config: Config) -> List[fleet.Job]:
     return jobs
 
 
-def _single_target(args: argparse.Namespace) -> Target:
-    return parse_target(args.target, args.port or DEFAULT_PORT)
-
-
-def _single_client(target: Target, reactor: Any) -> DaemonClient:
-    return DaemonClient(target.host, target.port, reactor=reactor,
-                        http_client=make_http_client(reactor))
+def _single_target(args: argparse.Namespace, config: Config) -> Target:
+    return parse_target(args.target, args.port or config.port)
 
 
 def _check_distinct_test_cases(jobs: Sequence[fleet.Job]) -> None:
@@ -252,17 +411,28 @@ def _first(*values: Any) -> Any:
 
 
 def _run_reactor(reactor: Any, start: Callable[[], "defer.Deferred[int]"]) -> int:
-    """Run ``reactor`` until ``start()``'s Deferred fires; its value is the exit status."""
+    """Run ``reactor`` until ``start()``'s Deferred fires; its value is the exit status.
+
+    A reactor stopped before that (a second Ctrl-C) makes the exit status
+    130, even if the command ends while the reactor shuts down: what it
+    would report then is what the shutdown did to it.
+    """
     codes: List[int] = []
+    stopping: List[bool] = []
 
     def report_bug(failure: Failure) -> int:
         failure.printTraceback(file=sys.stderr)
         return 2
 
-    def go() -> None:
-        d = defer.maybeDeferred(start).addErrback(report_bug)
-        d.addCallback(codes.append).addBoth(lambda _: reactor.stop())
+    def finish(code: int) -> None:
+        if not stopping:
+            codes.append(code)
+            reactor.stop()
 
+    def go() -> None:
+        defer.maybeDeferred(start).addErrback(report_bug).addCallback(finish)
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopping.append, True)
     reactor.callWhenRunning(go)
     reactor.run()
     if not codes:

@@ -2,29 +2,39 @@
 
 A scan takes up to half an hour; the network between runner and node drops
 idle connections and, now and then, a single request. So no request here
-waits for the scan: ``POST /scan`` starts it, ``GET /status`` is asked every
-``poll_interval`` seconds, ``GET /result`` fetches the outcome. A failed poll
-(refused, reset, timed out, 5xx) is retried with backoff until the scan's
-deadline instead of failing the scan; only the kickoff is not blindly
-retried, because a POST whose answer was lost may have started the scan.
+waits for the scan: ``POST /scan`` starts it, ``GET /status?wait=W`` is asked
+every ``poll_interval`` seconds, ``GET /result`` fetches the outcome. The
+daemon holds each poll until the scan ends or W seconds pass (a bounded
+long-poll), so the runner learns of the end at once while every request
+stays short; a daemon that ignores ``wait`` is simply polled every
+``poll_interval``. A failed poll (refused, reset, timed out, 5xx) is retried
+with backoff until the scan's deadline instead of failing the scan; only the
+kickoff is not blindly retried, because a POST whose answer was lost may
+have started the scan. What retrying cannot mend fails at once: a 401 (no or
+wrong token) and a certificate that is not trusted.
 
 All time goes through the injected ``reactor`` (``callLater``/``seconds``),
 so tests drive a whole scan with a `task.Clock` and an in-memory daemon.
 """
 
 import json
-from typing import Any, Awaitable, Callable, Dict, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Dict, NoReturn, Optional, TypeVar
 
 import attr
+from OpenSSL import SSL
+from service_identity import VerificationError
 from twisted.internet import defer, task
 from twisted.internet.error import ConnectError, ConnectingCancelledError, ConnectionClosed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.client import RequestNotSent, RequestTransmissionFailed, ResponseFailed
 
 from cemscan.errors import (
     DaemonNotReadyError,
     DaemonUnreachableError,
     ScannerInvocationError,
+    TLSError,
+    UnauthorizedError,
 )
 from cemscan.keepalive import make_http_client
 from cemscan.result import Result
@@ -37,10 +47,17 @@ DEFAULT_HTTP_TIMEOUT = 1800
 DEFAULT_POLL_INTERVAL = 10
 DEFAULT_REQUEST_TIMEOUT = 60
 
+#: The longest ``GET /status?wait=N`` the daemon accepts (its MAX_WAIT_SECONDS).
+MAX_LONG_POLL_S = 30
+#: Time a held poll's answer needs beyond its wait (round trip, the daemon's
+#: own work) before request_timeout would end it: at most this, or half the
+#: request timeout when that is shorter.
+LONG_POLL_MARGIN_S = 5
+
 # The request never reached the daemon: retrying it cannot start a second scan.
-_NOT_DELIVERED = (ConnectError, ConnectingCancelledError, RequestNotSent)
+_NOT_DELIVERED = (ConnectError, RequestNotSent)
 # The request may have reached the daemon, but its answer never arrived.
-_MAYBE_DELIVERED = (ConnectionClosed, ResponseFailed, RequestTransmissionFailed, defer.TimeoutError)
+_MAYBE_DELIVERED = (ConnectionClosed, ResponseFailed, RequestTransmissionFailed)
 
 _TERMINAL_STATES = ("done", "error")
 _BODY_EXCERPT = 200
@@ -104,12 +121,18 @@ class _Deadline:
 class DaemonClient:
     """The runner's side of one node's scan daemon.
 
-    Every public method returns a Deferred. ``reactor`` is needed for time
-    (and for connections, unless ``http_client`` is given); tests pass a
-    `task.Clock` together with a `treq.testing.StubTreq`. ``limiter`` (a
-    DeferredSemaphore shared by many clients) caps requests in flight, which
-    is what lets one process poll a thousand nodes without running out of
-    file descriptors.
+    Every public method returns a Deferred; cancelling it stops what it was
+    doing (a request in flight, a wait between polls) and fails it with
+    CancelledError. ``reactor`` is needed for time (and for connections,
+    unless ``http_client`` is given); tests pass a `task.Clock` together with
+    a `treq.testing.StubTreq`. ``limiter`` (a DeferredSemaphore shared by
+    many clients) caps requests in flight, which is what lets one process
+    poll a thousand nodes without running out of file descriptors.
+
+    ``token`` goes with every request as ``Authorization: Bearer <token>``
+    (it is never logged, nor shown in this object's repr). ``tls`` makes the
+    requests https://; whom to trust is ``http_client``'s business (see
+    `cemscan.keepalive.make_http_client`).
     """
 
     log = Logger()
@@ -124,6 +147,12 @@ class DaemonClient:
     http_client: Any = attr.ib(kw_only=True, default=None)
     on_progress: Optional[Callable[[ScanProgress], None]] = attr.ib(kw_only=True, default=None)
     limiter: Optional[defer.DeferredSemaphore] = attr.ib(kw_only=True, default=None)
+    token: Optional[str] = attr.ib(kw_only=True, default=None, repr=False)
+    tls: bool = attr.ib(kw_only=True, default=False)
+    #: Whether a scan this client started may still run on the node: true
+    #: from the moment a kickoff may reach the daemon until the client sees
+    #: the scan end. What an interrupted runner cancels.
+    scan_may_run: bool = attr.ib(init=False, default=False)
 
     def __attrs_post_init__(self) -> None:
         if self.http_client is None:
@@ -133,6 +162,20 @@ class DaemonClient:
     def where(self) -> str:
         """``host:port``, as every message names the daemon."""
         return hostport(self.host, self.port)
+
+    @property
+    def long_poll_wait(self) -> float:
+        """Seconds each poll asks the daemon to hold it (``GET /status?wait=W``).
+
+        W is the poll interval (polls then follow each other with no pause
+        while the scan runs), at most the daemon's limit of 30 s. A held
+        answer arrives W seconds plus a round trip after the request: a W
+        longer than request_timeout minus a margin (LONG_POLL_MARGIN_S, or
+        half the request timeout if that is less) is shortened to it, or
+        every held poll would time out on our side and be retried for ever.
+        """
+        margin = min(LONG_POLL_MARGIN_S, self.request_timeout / 2)
+        return max(0.0, min(self.poll_interval, MAX_LONG_POLL_S, self.request_timeout - margin))
 
     # Public API -------------------------------------------------------------
 
@@ -157,7 +200,16 @@ class DaemonClient:
 
     def status(self) -> "defer.Deferred[Dict[str, Any]]":
         """One ``GET /status``, no retry: for a person asking right now."""
-        return defer.ensureDeferred(self._once("/status"))
+        return defer.ensureDeferred(self._once(self._get("/status"), "get /status from"))
+
+    def cancel(self) -> "defer.Deferred[Dict[str, Any]]":
+        """One ``DELETE /scan``: stop the node's running scan; fire with the daemon's answer.
+
+        Not retried: a person (or an interrupted runner) is waiting for it.
+        The daemon cancels whichever scan runs, ours or not. With nothing
+        running it answers 409, raised as ScannerInvocationError in its words.
+        """
+        return defer.ensureDeferred(self._cancel())
 
     def result(self, test_case: Optional[str] = None, threshold: float = 80.0
                ) -> "defer.Deferred[Result]":
@@ -188,6 +240,7 @@ class DaemonClient:
         deadline = _Deadline(self.reactor, self.http_timeout)
         scan_id = await self._kickoff(profile, deadline)
         await self._until_terminal(scan_id, deadline)
+        self.scan_may_run = False
         self._progress("fetching", deadline)
         body = await self._poll("/result", deadline)
         self._check_ours(scan_id, body, "result")
@@ -197,7 +250,22 @@ class DaemonClient:
         return result
 
     async def _result(self, test_case: str, threshold: float) -> Result:
-        return self._judge(await self._once("/result"), test_case, None, None, threshold)
+        body = await self._once(self._get("/result"), "get /result from")
+        return self._judge(body, test_case, None, None, threshold)
+
+    async def _cancel(self) -> Dict[str, Any]:
+        reply = await self._once(self._call("DELETE", "/scan"), "send DELETE /scan to")
+        if reply.code == 409:
+            raise ScannerInvocationError(
+                f"Cannot cancel on {self.where}: {self._error_words(reply)}",
+                status=409, body=reply.excerpt())
+        if reply.code != 202:
+            raise self._unexpected(reply, "DELETE /scan")
+        body = self._json(reply, "DELETE /scan")
+        self.scan_may_run = False
+        self.log.info("Scan {scan_id} on {target} is being cancelled",
+                      scan_id=body.get("scan_id"), target=self.where)
+        return body
 
     def _judge(self, body: Dict[str, Any], test_case: str, scanner: Optional[str],
                profile: Optional[str], threshold: float) -> Result:
@@ -220,10 +288,12 @@ class DaemonClient:
 
         async def post() -> _Reply:
             nonlocal maybe_started
+            self.scan_may_run = True  # this POST may reach the daemon
             try:
                 return await self._call("POST", "/scan", payload)
             except _Retryable as e:
                 maybe_started = maybe_started or e.delivered
+                self.scan_may_run = maybe_started
                 raise
 
         self._progress("starting", deadline)
@@ -231,9 +301,8 @@ class DaemonClient:
         if reply.code == 409 and maybe_started:
             return await self._adopt(deadline)
         if reply.code != 202:
-            raise ScannerInvocationError(
-                f"Scan kickoff at {self.where} returned status {reply.code}: {reply.excerpt()}",
-                status=reply.code, body=reply.excerpt())
+            self.scan_may_run = False
+            raise self._unexpected(reply, "POST /scan")
         scan_id = self._json(reply, "POST /scan").get("scan_id")
         self.log.info("Scan {scan_id} started on {target} (profile {profile})",
                       scan_id=scan_id, target=self.where, profile=profile)
@@ -252,9 +321,16 @@ class DaemonClient:
         return scan_id
 
     async def _until_terminal(self, scan_id: Optional[str], deadline: _Deadline) -> None:
-        """Poll /status every poll_interval until our scan is done or errored."""
+        """Long-poll /status until our scan is done or errored.
+
+        The next poll is due poll_interval after this one began: at once when
+        the daemon held this one for the whole wait, after the rest of the
+        interval when it answered at once (an old daemon that ignores wait).
+        """
         while True:
-            status = await self._poll("/status", deadline)
+            began = self.reactor.seconds()
+            wait = min(self.long_poll_wait, max(0.0, deadline.remaining()))
+            status = await self._poll(f"/status?wait={wait:g}", deadline)
             state = status.get("state")
             if state == "idle":
                 raise ScannerInvocationError(
@@ -272,7 +348,8 @@ class DaemonClient:
                            rules_total=progress.get("rules_total"))
             if deadline.remaining() <= 0:
                 raise self._overdue(None)
-            await self._sleep(min(self.poll_interval, deadline.remaining()))
+            next_poll = began + self.poll_interval - self.reactor.seconds()
+            await self._sleep(min(max(0.0, next_poll), deadline.remaining()))
 
     # Building blocks --------------------------------------------------------
 
@@ -318,12 +395,13 @@ class DaemonClient:
                 self._progress(phase, deadline, detail=f"{e}; retrying in {delay:g}s")
                 await self._sleep(delay)
 
-    async def _once(self, path: str) -> Dict[str, Any]:
+    async def _once(self, attempt: Awaitable[T], what: str) -> T:
+        """``attempt`` without retries: a failure that a retry might mend is reported as it is."""
         try:
-            return await self._get(path)
+            return await attempt
         except _Retryable as e:
             raise DaemonUnreachableError(
-                f"Cannot get {path} from scan daemon at {self.where}: {e}. Check that the "
+                f"Cannot {what} scan daemon at {self.where}: {e}. Check that the "
                 f"cemscan daemon runs on {self.host} and that port {self.port} is open.") from e
 
     async def _get(self, path: str) -> Dict[str, Any]:
@@ -332,10 +410,22 @@ class DaemonClient:
         if reply.code >= 500:
             raise _Retryable(f"status {reply.code}: {reply.excerpt()}", delivered=True)
         if reply.code != 200:
-            raise ScannerInvocationError(
-                f"Scan daemon at {self.where} returned status {reply.code} for GET {path}: "
-                f"{reply.excerpt()}", status=reply.code, body=reply.excerpt())
+            raise self._unexpected(reply, f"GET {path}")
         return self._json(reply, f"GET {path}")
+
+    def _unexpected(self, reply: _Reply, what: str) -> ScannerInvocationError:
+        return ScannerInvocationError(
+            f"Scan daemon at {self.where} returned status {reply.code} for {what}: {reply.excerpt()}",
+            status=reply.code, body=reply.excerpt())
+
+    @staticmethod
+    def _error_words(reply: _Reply) -> str:
+        """The ``error`` of a JSON error body, else the body itself."""
+        try:
+            error = json.loads(reply.raw).get("error")
+        except (ValueError, AttributeError):
+            error = None
+        return error if isinstance(error, str) else reply.excerpt()
 
     def _json(self, reply: _Reply, what: str) -> Dict[str, Any]:
         try:
@@ -350,27 +440,87 @@ class DaemonClient:
         return data
 
     async def _call(self, method: str, path: str, payload: Optional[Dict[str, Any]] = None) -> _Reply:
-        """One request, bounded by request_timeout, network failures made _Retryable."""
+        """One request, bounded by request_timeout.
+
+        Network failures become _Retryable; a request cancelled from outside
+        raises CancelledError, whatever layer noticed it; a TLS refusal and
+        a 401 raise the errors that say what to do, since no retry mends them.
+        """
         try:
             if self.limiter is None:
-                return await self._exchange(method, path, payload)
-            return await self.limiter.run(self._exchange, method, path, payload)
-        except _NOT_DELIVERED as e:
-            raise _Retryable(_describe(e, self.request_timeout), delivered=False) from e
-        except _MAYBE_DELIVERED as e:
-            raise _Retryable(_describe(e, self.request_timeout), delivered=True) from e
+                reply = await self._exchange(method, path, payload)
+            else:
+                reply = await self.limiter.run(self._exchange, method, path, payload)
+        except (ConnectingCancelledError,) + _NOT_DELIVERED + _MAYBE_DELIVERED as e:
+            raise self._network_failure(e) from e
+        if reply.code == 401:
+            raise self._unauthorized(reply)
+        return reply
+
+    def _network_failure(self, error: Exception) -> Exception:
+        """What a failed request raises; Twisted wraps the real cause in ``reasons``."""
+        reasons = [reason.value for reason in getattr(error, "reasons", ())]
+        if isinstance(error, ConnectingCancelledError) or any(
+                isinstance(reason, defer.CancelledError) for reason in reasons):
+            # Timeouts never get here (see _timed_out): someone cancelled us.
+            return defer.CancelledError(f"request to {self.where} cancelled")
+        for reason in reasons:
+            if isinstance(reason, (SSL.Error, VerificationError)):
+                return self._tls_refusal(reason)
+        return _Retryable(_describe(error), delivered=not isinstance(error, _NOT_DELIVERED))
+
+    def _tls_refusal(self, reason: Exception) -> TLSError:
+        if isinstance(reason, VerificationError):
+            return TLSError(
+                f"certificate of {self.where} is not valid for {self.host}: it names other hosts; "
+                f"give the target by a name or address its certificate lists")
+        words = _ssl_words(reason)
+        if "certificate verify failed" in words:
+            return TLSError(
+                f"certificate of {self.where} is not trusted: {words}; pass --ca-file with the "
+                f"CA certificate that signed it (or add that CA to the system's trust store)")
+        return TLSError(f"TLS with {self.where} failed: {words}; check that the daemon serves "
+                        f"https on port {self.port} (--listen ssl:...)")
+
+    def _unauthorized(self, reply: _Reply) -> UnauthorizedError:
+        if self.token is None:
+            advice = ("requires a token: pass the daemon's token with --token-file FILE, or set "
+                      "CEMSCAN_TOKEN_FILE (a file) or CEMSCAN_TOKEN (the token)")
+        else:
+            advice = "refused the token: use the one in the daemon's --token-file"
+        return UnauthorizedError(f"Scan daemon at {self.where} {advice} (401 Unauthorized)",
+                                 status=401, body=reply.excerpt())
 
     def _exchange(self, method: str, path: str, payload: Optional[Dict[str, Any]]
                   ) -> "defer.Deferred[_Reply]":
         async def roundtrip() -> _Reply:
-            kwargs = {} if payload is None else {"json": payload}
-            response = await self.http_client.request(
-                method, f"http://{self.where}{path}", **kwargs)
+            kwargs: Dict[str, Any] = {"headers": self._headers()}
+            if payload is not None:
+                kwargs["json"] = payload
+            scheme = "https" if self.tls else "http"
+            response = await self.http_client.request(method, f"{scheme}://{self.where}{path}", **kwargs)
             return _Reply(response.code, await response.content())
 
         # One timeout for connect, request, headers and body alike: treq's
         # own timeout stops at the headers, and a body can stall too.
-        return defer.ensureDeferred(roundtrip()).addTimeout(self.request_timeout, self.reactor)
+        return defer.ensureDeferred(roundtrip()).addTimeout(
+            self.request_timeout, self.reactor, onTimeoutCancel=self._timed_out)
+
+    def _headers(self) -> Dict[str, str]:
+        # str values: treq 26 refuses anything but str and bytes.
+        return {} if self.token is None else {"Authorization": f"Bearer {self.token}"}
+
+    @staticmethod
+    def _timed_out(result: Any, timeout: float) -> NoReturn:
+        """What a request cut short by request_timeout raises, whatever layer it was in.
+
+        Cancelled while connecting it never reached the daemon; later, it may
+        have. (treq reports the rest as a lost connection, which would hide
+        that the daemon said nothing at all.)
+        """
+        if isinstance(result, Failure) and result.check(ConnectingCancelledError):
+            raise _Retryable(f"could not connect within {timeout:g}s", delivered=False)
+        raise _Retryable(f"no answer within {timeout:g}s", delivered=True)
 
     def _sleep(self, seconds: float) -> "defer.Deferred[None]":
         return task.deferLater(self.reactor, seconds, lambda: None)
@@ -381,12 +531,16 @@ class DaemonClient:
                                           elapsed_s=deadline.elapsed(), **fields))
 
 
-def _describe(error: Exception, timeout: float) -> str:
+def _ssl_words(error: Exception) -> str:
+    """OpenSSL's reasons (``[(library, function, reason), ...]``) as words."""
+    details = error.args[0] if error.args else None
+    if isinstance(details, list):
+        return "; ".join(str(d[-1]) for d in details if isinstance(d, tuple) and d) or "OpenSSL gave no reason"
+    return str(error) or type(error).__name__
+
+
+def _describe(error: Exception) -> str:
     """Words for a network failure; Twisted's wrappers hide the useful part."""
-    if isinstance(error, defer.TimeoutError):
-        return f"no answer within {timeout:g}s"
-    if isinstance(error, ConnectingCancelledError):
-        return f"could not connect within {timeout:g}s"
     if isinstance(error, (ResponseFailed, RequestTransmissionFailed)):
         reasons = "; ".join(reason.getErrorMessage() for reason in error.reasons)
         return f"connection lost ({reasons or type(error).__name__})"

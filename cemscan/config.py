@@ -9,12 +9,14 @@
     poll_interval = 10
     http_timeout = 1800               # deadline for a whole scan
     request_timeout = 60              # deadline for one request
+    token_file = "cemscan.token"      # the daemons' bearer token (--token-file)
+    ca_file = "cemscan-ca.pem"        # CA for https:// daemons (else the system's)
 
     [test_thresholds]                 # pass marks per test case
     cis-level1 = 90.0
 
     [[targets]]                       # one per node
-    host = "node1.example.com"        # HOST, HOST:PORT or http://HOST:PORT
+    host = "node1.example.com"        # HOST, HOST:PORT, http:// or https://HOST:PORT
     port = 8084                       # optional; else [daemon] port
     test_case = "cis-level1"          # optional; else HOST:PORT
     profile = "xccdf_..._profile_cis" # optional; else the daemon's default
@@ -24,7 +26,8 @@ A file that is wrong fails as a whole, before any scan starts, with
 ``FILE:LINE: KEY: problem``. tomllib reports positions only for syntax
 errors, so the line of a bad value is found in the text here. Unknown keys
 are errors: a misspelt ``thresold`` would otherwise pass every node silently
-at the default threshold.
+at the default threshold. Relative paths (scan_output, token_file, ca_file)
+are taken from the file's folder, so a config works from any directory.
 """
 
 import difflib
@@ -76,21 +79,51 @@ class Config:
     threshold: float = DEFAULT_THRESHOLD
     test_thresholds: Mapping[str, float] = attr.Factory(dict)
     scan_output: Optional[str] = None
+    token_file: Optional[str] = None
+    ca_file: Optional[str] = None
     targets: Tuple[TargetEntry, ...] = ()
 
 
+_PATHS = ("scan_output", "token_file", "ca_file")
+
+
 def load_config(path: str) -> Config:
-    """Read and check ``path``; a relative scan_output is taken from the file's folder."""
+    """Read and check ``path``; relative paths in it are taken from the file's folder."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the configuration: {e}") from e
     config = parse_config(text, source=path)
-    if config.scan_output is not None:
-        output = os.path.join(os.path.dirname(os.path.abspath(path)), config.scan_output)
-        config = attr.evolve(config, scan_output=output)
-    return config
+    folder = os.path.dirname(os.path.abspath(path))
+    return attr.evolve(config, **{key: os.path.join(folder, getattr(config, key))
+                                  for key in _PATHS if getattr(config, key) is not None})
+
+
+def read_token(path: str) -> str:
+    """The bearer token in the file ``path`` (one line; surrounding white space dropped).
+
+    Unlike the daemon, the runner does not insist on mode 600: its token
+    often comes from a CI system's secret store, whose file modes it does
+    not choose. Errors name the file, never its content.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError(f"cannot read the token file {path}: {e.strerror or e}") from e
+    return check_token(raw.decode("latin-1"), f"the token file {path}")
+
+
+def check_token(text: str, source: str) -> str:
+    """``text`` stripped, if it can be a bearer token; ``source`` names it in the error."""
+    token = text.strip()
+    if not token:
+        raise ConfigError(f"{source} is empty; it must hold the daemon's token")
+    if not all(33 <= ord(c) < 127 for c in token):
+        raise ConfigError(f"{source} must hold one line of printable ASCII (no spaces): "
+                          f"the token in the daemon's --token-file")
+    return token
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
@@ -153,7 +186,8 @@ Fields = Mapping[str, Callable[[Any], Any]]
 _TOP: Fields = {"threshold": _threshold, "scan_output": _text, "daemon": _as_is,
                 "test_thresholds": _as_is, "targets": _as_is}
 _DAEMON: Fields = {"port": _port, "ready_timeout": _seconds, "poll_interval": _seconds,
-                   "http_timeout": _seconds, "request_timeout": _seconds}
+                   "http_timeout": _seconds, "request_timeout": _seconds, "token_file": _text,
+                   "ca_file": _text}
 _TARGET: Fields = {"host": _host, "port": _port, "test_case": _text, "profile": _text,
                    "threshold": _threshold}
 

@@ -35,9 +35,21 @@ class ScannerInvocationError(CemscanError):
         self.body = body
 
 
+class UnauthorizedError(ScannerInvocationError):
+    """The daemon answered 401: its token is missing or wrong. Never retried."""
+
+
+class TLSError(CemscanError):
+    """A daemon's certificate is not trusted or does not fit, or a CA file is unusable.
+
+    Retrying cannot help (the certificate will not change by itself), so a
+    target fails at once with what to do instead of waiting out its timeouts.
+    """
+
+
 class ConfigError(CemscanError):
     """The configuration file cannot be used; the message names key and line."""
 
 
 class TargetError(CemscanError, ValueError):
-    """A TARGET argument or config ``host`` is not HOST, HOST:PORT or http://HOST:PORT."""
+    """A TARGET argument or config ``host`` is not HOST, HOST:PORT, http:// or https://HOST:PORT."""

@@ -3,13 +3,15 @@
 A person at a terminal wants one line per node redrawn in place and a table
 at the end; a CI log wants plain lines that say what changed and when, with
 no escape codes. Both displays take the same calls: `begin` with the jobs,
-`update` with each ScanProgress, `finished` with each Outcome, `summary`
-at the end.
+`update` with each ScanProgress, `finished` with each Outcome, `note` for
+what happens to the run as a whole (an interrupt), `summary` at the end.
+Either way the summary ends with what someone has to act on: for each node
+below its threshold or with failing rules, its counts and those rules.
 """
 
 import datetime
 import shutil
-from typing import IO, Any, Dict, Mapping, Sequence, Union
+from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from twisted.internet import task
 
@@ -18,6 +20,9 @@ from cemscan.fleet import ERROR, FAIL, PASS, Job, Outcome
 from cemscan.result import Result
 
 _VERDICT_WORDS = {PASS: "PASS", FAIL: "FAIL", ERROR: "ERROR"}
+#: Failing rules listed per target at the end; ``--json`` has them all.
+MAX_RULES_SHOWN = 20
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 _CLEAR_LINE = "\x1b[2K"
 _CLEAR_BELOW = "\x1b[J"
 
@@ -43,11 +48,15 @@ def describe_outcome(outcome: Outcome) -> str:
     result = outcome.result
     if result is None:
         return f"ERROR {outcome.error}"
-    relation = ">=" if result.passed else "<"
-    words = f"{_VERDICT_WORDS[outcome.verdict]} score {result.score:g} {relation} threshold {result.threshold:g}"
+    words = _verdict(outcome, result)
     if result.failed_rules:
         words += f", {_rules_failed(result)}"
     return words
+
+
+def _verdict(outcome: Outcome, result: Result) -> str:
+    relation = ">=" if result.passed else "<"
+    return f"{_VERDICT_WORDS[outcome.verdict]} score {result.score:g} {relation} threshold {result.threshold:g}"
 
 
 def describe_status(target: str, status: Mapping[str, Any]) -> str:
@@ -65,6 +74,36 @@ def describe_status(target: str, status: Mapping[str, Any]) -> str:
     if status.get("finished_at"):
         words += f", finished at {status['finished_at']}"
     return words
+
+
+def describe_details(outcome: Outcome) -> List[str]:
+    """What someone has to act on: the verdict and counts, then the failing rules, one a line.
+
+    Only for a target below its threshold or with failing rules (nothing for
+    a clean pass or an error). The rules come worst first (high severity,
+    then medium, low, the rest), at most MAX_RULES_SHOWN of them, so the
+    list fits a screen or a CI log.
+    """
+    result = outcome.result
+    if result is None or (result.passed and not result.failed_rules):
+        return []
+    failing = sorted(result.failed_rules, key=lambda rule: _SEVERITY_ORDER.get(rule.severity, 3))
+    lines = [f"{_verdict(outcome, result)}: {result.passed_count} passed, {result.failed_count} failed, "
+             f"{result.not_applicable_count} not applicable, {result.error_count} error"]
+    lines += [f"  {rule}" for rule in failing[:MAX_RULES_SHOWN]]
+    if len(failing) > MAX_RULES_SHOWN:
+        lines.append(f"  ... and {len(failing) - MAX_RULES_SHOWN} more (see --json)")
+    return lines
+
+
+def _details(outcomes: Sequence[Outcome]) -> List[Tuple[str, List[str]]]:
+    """(target, its details) for the outcomes that have any, in their order."""
+    found = []
+    for outcome in outcomes:
+        lines = describe_details(outcome)
+        if lines:
+            found.append((str(outcome.job.target), lines))
+    return found
 
 
 def _rules_failed(result: Result) -> str:
@@ -105,7 +144,13 @@ class PlainProgress:
     def finished(self, outcome: Outcome) -> None:
         self._say(str(outcome.job.target), describe_outcome(outcome))
 
+    def note(self, words: str) -> None:
+        self._say("cemscan", words)
+
     def summary(self, outcomes: Sequence[Outcome]) -> None:
+        for target, lines in _details(outcomes):
+            for line in lines:
+                self._say(target, line)
         self._say("cemscan", summary_line(outcomes))
 
     def _say(self, who: str, words: str) -> None:
@@ -128,6 +173,7 @@ class LiveProgress:
         self._started = clock.seconds()
         self._lines: Dict[str, str] = {}
         self._ended: Dict[str, float] = {}
+        self._note: Optional[str] = None
         self._drawn = 0
         self._loop = task.LoopingCall(self._draw)
         self._loop.clock = clock
@@ -144,6 +190,11 @@ class LiveProgress:
         self._lines[target] = describe_outcome(outcome)
         self._ended[target] = self._clock.seconds()
 
+    def note(self, words: str) -> None:
+        """A last line under the targets' lines, drawn at once."""
+        self._note = words
+        self._draw()
+
     def summary(self, outcomes: Sequence[Outcome]) -> None:
         if self._loop.running:
             self._loop.stop()
@@ -155,19 +206,25 @@ class LiveProgress:
                          "-" if result is None else f"{result.score:g}",
                          f"{outcome.job.threshold:g}", _VERDICT_WORDS[outcome.verdict],
                          outcome.error or (_rules_failed(result) if result is not None else "")))
-        self._stream.write("\n" + _table(rows) + "\n" + summary_line(outcomes) + "\n")
+        details = "".join(f"{target} " + "".join(f"{line}\n" for line in lines)
+                          for target, lines in _details(outcomes))
+        self._stream.write("\n" + _table(rows) + "\n" + (details and "\n" + details)
+                           + summary_line(outcomes) + "\n")
         self._stream.flush()
 
     def _draw(self) -> None:
         width, height = shutil.get_terminal_size((100, 24))
         items = list(self._lines.items())
-        if len(items) < height:
+        room = height - 1 if self._note is None else height - 2
+        if len(items) <= room:
             lines = [self._line(target, words, width) for target, words in items]
         else:
-            shown, rest = items[:height - 2], items[height - 2:]
+            shown, rest = items[:room - 1], items[room - 1:]
             done = sum(1 for target, _ in rest if target in self._ended)
             lines = [self._line(target, words, width) for target, words in shown]
             lines.append(f"... and {len(rest)} more targets, {done} of them finished")
+        if self._note is not None:
+            lines.append(self._note[:width - 1])
         up = f"\x1b[{self._drawn}F" if self._drawn else ""
         self._stream.write(up + "".join(f"{_CLEAR_LINE}{line}\n" for line in lines) + _CLEAR_BELOW)
         self._stream.flush()
@@ -179,7 +236,10 @@ class LiveProgress:
         return line[:width - 1]
 
 
-def for_stream(stream: IO[str], clock: Any) -> Union[PlainProgress, LiveProgress]:
+Display = Union[PlainProgress, LiveProgress]
+
+
+def for_stream(stream: IO[str], clock: Any) -> Display:
     """The display that suits ``stream``: live on a terminal, plain lines otherwise."""
     isatty = getattr(stream, "isatty", None)
     if isatty is not None and isatty():

@@ -1,7 +1,9 @@
-"""Parse what a user types to name a node: HOST, HOST:PORT or http://HOST:PORT.
+"""Parse what a user types to name a node: HOST, HOST:PORT, http:// or https://HOST:PORT.
 
 One parser serves the command line and the config file's ``host`` key, so the
 two accept exactly the same spellings and reject them with the same words.
+``https://`` is the only way to ask for TLS: a daemon serves one or the other
+on a port, so the scheme belongs to the target, not to a global flag.
 """
 
 import ipaddress
@@ -29,13 +31,23 @@ def hostport(host: str, port: int) -> str:
 
 @attr.s(frozen=True, auto_attribs=True)
 class Target:
-    """One daemon to talk to."""
+    """One daemon to talk to; ``tls`` when it was named with https://.
+
+    Its text is ``host:port`` either way: that names the node in messages,
+    reports and result file names, whatever the scheme.
+    """
 
     host: str
     port: int = DEFAULT_PORT
+    tls: bool = False
 
     def __str__(self) -> str:
         return hostport(self.host, self.port)
+
+    @property
+    def argument(self) -> str:
+        """How to name this target on a command line again (advice the user can paste)."""
+        return f"https://{self}" if self.tls else str(self)
 
 
 def parse_target(text: str, default_port: int = DEFAULT_PORT) -> Target:
@@ -46,14 +58,15 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> Target:
     """
     raw = text.strip()
     if not raw:
-        raise TargetError("empty target: give HOST, HOST:PORT or http://HOST:PORT")
+        raise TargetError("empty target: give HOST, HOST:PORT, http://HOST:PORT or https://HOST:PORT")
     scheme, has_scheme, rest = raw.partition("://")
     if not has_scheme:
-        rest = raw
-    elif scheme.lower() != "http":
-        raise TargetError(f"target {text!r}: the daemon speaks plain http://, not {scheme}://")
+        scheme, rest = "http", raw
+    elif scheme.lower() not in ("http", "https"):
+        raise TargetError(f"target {text!r}: the daemon speaks http:// or https://, not {scheme}://")
+    tls = scheme.lower() == "https"
     if _is_ipv6(rest):
-        return Target(rest, default_port)
+        return Target(rest, default_port, tls)
     parts = urlsplit("//" + rest)
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise TargetError(f"target {text!r}: give only a host and a port, no path, query or user")
@@ -67,7 +80,7 @@ def parse_target(text: str, default_port: int = DEFAULT_PORT) -> Target:
     host = parts.hostname or ""
     if not (_is_ipv6(host) or _HOSTNAME.match(host)):
         raise TargetError(f"target {text!r}: {host or 'the host'!r} is not a host name or IP address")
-    return Target(host, default_port if port is None else port)
+    return Target(host, default_port if port is None else port, tls)
 
 
 def _is_ipv6(text: str) -> bool:

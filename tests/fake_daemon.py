@@ -1,17 +1,20 @@
 """Test doubles shared by the client, fleet and CLI tests.
 
 `FakeDaemon` follows the daemon protocol in memory (a scan finishes after a
-set number of ``/status`` polls, so no test waits on time) and can be
-scripted: canned answers per path, restarts mid-scan, failing scans.
-`FlakyNetwork` puts a `StubTreq` behind a network that refuses, resets or
-swallows chosen requests with the exceptions a real Agent raises.
-`drive` runs a Deferred to completion on a `task.Clock`.
+set number of ``/status`` polls, so no test waits on time, or after a set
+time on a `task.Clock`) and can be scripted: canned answers per path,
+restarts mid-scan, failing scans, cancels, a token. It holds
+``/status?wait=N`` like the real daemon when told to (``honours_wait``),
+and ignores it like the seed's daemon otherwise. `FlakyNetwork` puts a
+`StubTreq` behind a network that refuses, resets or swallows chosen requests
+with the exceptions a real Agent raises. `drive` runs a Deferred to
+completion on a `task.Clock`.
 """
 
 import itertools
 import json
 from collections import defaultdict, deque
-from typing import Any, Deque, Dict, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
 import attr
@@ -21,6 +24,7 @@ from twisted.internet.error import ConnectionLost, ConnectionRefusedError
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseNeverReceived
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 
 from cemscan.client import DaemonClient, ScanProgress
 
@@ -35,36 +39,83 @@ RULES = [
 ]
 
 Answer = Tuple[int, Any]  # (status code, dict for JSON or bytes as they are)
+Query = Dict[bytes, List[bytes]]
 
 
 class FakeDaemon:
-    """The daemon's protocol in memory, its clock being the number of /status polls."""
+    """The daemon's protocol in memory.
+
+    A scan ends after ``polls_to_finish`` polls of /status, or, given a
+    ``clock``, ``scan_seconds`` after it started. ``honours_wait`` (needs a
+    clock) holds ``/status?wait=N`` until the scan ends or N seconds pass;
+    without it ``wait`` is ignored, as by daemons before long-polls. With a
+    ``token``, every path but /health wants ``Authorization: Bearer <token>``.
+    """
 
     def __init__(self, *, polls_to_finish: int = 2, score: float = 87.4, rules_total: int = 14,
-                 scan_error: Optional[str] = None) -> None:
+                 scan_error: Optional[str] = None, clock: Optional[task.Clock] = None,
+                 scan_seconds: Optional[float] = None, honours_wait: bool = False,
+                 token: Optional[str] = None) -> None:
         self.polls_to_finish = polls_to_finish
         self.score = score
         self.rules_total = rules_total
         self.scan_error = scan_error
+        self.clock = clock
+        self.scan_seconds = scan_seconds
+        self.honours_wait = honours_wait
+        self.token = token
         self.health_failures = 0
         self.state = "idle"
         self.scan: Dict[str, Any] = {}
         self.requests: List[Tuple[str, str, bytes]] = []
+        #: The ``wait`` query value of each /status request (None: no wait).
+        self.waits: List[Optional[str]] = []
         self._ids = itertools.count(1)
         self._scripted: Dict[str, Deque[Answer]] = defaultdict(deque)
+        self._held: List[defer.Deferred] = []
+        self._watchers: Dict[str, List[defer.Deferred]] = defaultdict(list)
 
     # Scripting ---------------------------------------------------------------
 
-    def script(self, path: str, *answers: Answer) -> None:
+    def asked(self, path: str, method: str = "GET") -> defer.Deferred:
+        """Fires at the next ``method`` request to ``path``: real-reactor tests act mid-scan without sleeping."""
+        waiter: defer.Deferred = defer.Deferred()
+        self._watchers[f"{method} {path}"].append(waiter)
+        return waiter
+
+    def script(self, path: str, *answers: Any) -> None:
         """Answer the next requests to ``path`` with ``answers`` instead of the protocol."""
         self._scripted[path].extend(answers)
 
     def start_scan(self, profile: str = DEFAULT_PROFILE) -> str:
         """Start a scan as if a client had POSTed (another client, in most tests)."""
+        self._stop_timer()
         self.state = "running"
         self.scan = {"scan_id": f"scan-{next(self._ids)}", "profile": profile, "polls": 0,
                      "started_at": "2026-01-05T10:00:00Z"}
+        if self.scan_seconds is not None:
+            assert self.clock is not None, "a timed scan needs a clock"
+            self.scan["ends"] = self.clock.callLater(self.scan_seconds, self.finish)
         return self.scan["scan_id"]
+
+    def finish(self, error: Optional[str] = None) -> None:
+        """End the running scan now: done, or error with ``error`` (else scan_error)."""
+        error = error or self.scan_error
+        self._stop_timer()
+        self.state = "error" if error else "done"
+        self.scan["error"] = error
+        self._release()
+
+    def _stop_timer(self) -> None:
+        ends = self.scan.get("ends")
+        if ends is not None and ends.active():
+            ends.cancel()
+
+    def _release(self) -> None:
+        """Answer every held long-poll: the scan's state changed."""
+        held, self._held = self._held, []
+        for waiter in held:
+            waiter.callback(None)
 
     def restart(self, mode: str = "idle") -> None:
         """Simulate a daemon restart during a scan.
@@ -74,14 +125,15 @@ class FakeDaemon:
         scan and reports it as failed.
         """
         if mode == "idle":
+            self._stop_timer()
             self.state, self.scan = "idle", {}
         elif mode == "other":
             self.start_scan()
         elif mode == "interrupted":
-            self.state = "error"
-            self.scan["error"] = "scan interrupted: the daemon restarted during the scan"
+            self.finish("scan interrupted: the daemon restarted during the scan")
         else:
             raise ValueError(mode)
+        self._release()
 
     # Protocol ----------------------------------------------------------------
 
@@ -92,11 +144,30 @@ class FakeDaemon:
             root.putChild(name.encode("ascii"), _Endpoint(self, name))
         return root
 
-    def answer(self, method: str, path: str, body: bytes) -> Answer:
+    def answer(self, method: str, path: str, body: bytes, query: Query,
+               authorization: Optional[bytes] = None) -> Union[Answer, "defer.Deferred[Answer]"]:
+        """The answer to one request: scripted, else the protocol's (a Deferred when held)."""
         self.requests.append((method, path, body))
+        for waiter in self._watchers.pop(f"{method} {path}", []):
+            waiter.callback(None)
+        if path == "/status":
+            self.waits.append(query[b"wait"][-1].decode() if b"wait" in query else None)
+        if self.token is not None and path != "/health" and \
+                authorization != f"Bearer {self.token}".encode():
+            return 401, {"error": "missing or wrong token"}
         if self._scripted[path]:
             return self._scripted[path].popleft()
+        if path == "/status" and b"wait" in query and self.honours_wait and self.state == "running":
+            return self._hold(float(query[b"wait"][-1]))
         return getattr(self, "_" + path.strip("/"))(method, body)
+
+    def _hold(self, wait: float) -> "defer.Deferred[Answer]":
+        """A long-poll: /status once the scan ends, or after ``wait`` seconds."""
+        assert self.clock is not None, "holding a poll needs a clock"
+        waiter: defer.Deferred = defer.Deferred(lambda d: self._held.remove(d))
+        self._held.append(waiter)
+        waiter.addTimeout(wait, self.clock).addErrback(lambda f: f.trap(defer.TimeoutError))
+        return waiter.addCallback(lambda _: self._status("GET", b""))
 
     def _health(self, method: str, body: bytes) -> Answer:
         if self.health_failures:
@@ -105,8 +176,10 @@ class FakeDaemon:
         return 200, {"status": "ok", "scanner": "openscap", "profile": DEFAULT_PROFILE}
 
     def _scan(self, method: str, body: bytes) -> Answer:
+        if method == "DELETE":
+            return self._cancel()
         if method != "POST":
-            return 405, {"error": "use POST /scan"}
+            return 405, {"error": "use POST /scan or DELETE /scan"}
         if len(body) > MAX_BODY:
             return 413, {"error": "body over 64 KiB"}
         try:
@@ -121,14 +194,19 @@ class FakeDaemon:
         scan_id = self.start_scan(profile)
         return 202, {"status": "started", "scan_id": scan_id, "profile": profile}
 
+    def _cancel(self) -> Answer:
+        if self.state != "running":
+            return 409, {"error": f"no scan is running (state: {self.state}); nothing to cancel"}
+        self.finish("scan cancelled by request")
+        return 202, {"status": "cancelling", "scan_id": self.scan["scan_id"]}
+
     def _status(self, method: str, body: bytes) -> Answer:
         if self.state == "idle":
             return 200, {"state": "idle"}
         if self.state == "running":
             self.scan["polls"] += 1
-            if self.scan["polls"] >= self.polls_to_finish:
-                self.state = "error" if self.scan_error else "done"
-                self.scan["error"] = self.scan_error
+            if self.scan_seconds is None and self.scan["polls"] >= self.polls_to_finish:
+                self.finish()
         done = min(self.rules_total, self.scan["polls"] * self.rules_total // self.polls_to_finish)
         return 200, {"state": self.state, "scan_id": self.scan["scan_id"],
                      "profile": self.scan["profile"], "started_at": self.scan["started_at"],
@@ -157,9 +235,23 @@ class _Endpoint(Resource):
         self._daemon = daemon
         self._name = name
 
-    def render(self, request: Any) -> bytes:
-        code, body = self._daemon.answer(request.method.decode("ascii"), "/" + self._name,
-                                         request.content.read())
+    def render(self, request: Any) -> Union[bytes, int]:
+        answer = self._daemon.answer(request.method.decode("ascii"), "/" + self._name,
+                                     request.content.read(), request.args,
+                                     request.getHeader(b"authorization"))
+        if not isinstance(answer, defer.Deferred):
+            return self._write(request, *answer)
+
+        def late(code_body: Answer) -> None:
+            request.write(self._write(request, *code_body))
+            request.finish()
+
+        request.notifyFinish().addErrback(lambda _: answer.cancel())
+        answer.addCallback(late).addErrback(lambda f: f.trap(defer.CancelledError))
+        return NOT_DONE_YET
+
+    @staticmethod
+    def _write(request: Any, code: int, body: Any) -> bytes:
         request.setResponseCode(code)
         if isinstance(body, bytes):
             return body
@@ -181,6 +273,10 @@ class FlakyNetwork:
 
     def fail(self, path: str, *faults: str) -> None:
         self._faults[path].extend(faults)
+
+    def flush(self) -> None:
+        """Deliver answers the daemon gave late (held long-polls): StubTreq only moves bytes when asked."""
+        self._stub.flush()
 
     def request(self, method: str, url: str, **kwargs: Any) -> defer.Deferred:
         queue = self._faults[urlsplit(url).path]
@@ -208,28 +304,37 @@ class Harness:
     client: DaemonClient
     progress: List[ScanProgress]
 
+    def drive(self, d: defer.Deferred) -> Any:
+        """`drive` on this harness's clock, delivering held answers as they come."""
+        return drive(self.clock, d, flush=self.network.flush)
+
 
 def harness(daemon: Optional[FakeDaemon] = None, clock: Optional[task.Clock] = None,
             host: str = "node1", **client_args: Any) -> Harness:
+    """A client of ``daemon`` on ``clock``; a daemon that holds polls shares the clock."""
+    clock = clock or (daemon.clock if daemon is not None and daemon.clock is not None else task.Clock())
     daemon = daemon or FakeDaemon()
     network = FlakyNetwork(daemon.resource())
-    clock = clock or task.Clock()
     progress: List[ScanProgress] = []
     client = DaemonClient(host, reactor=clock, http_client=network,
                           on_progress=progress.append, **client_args)
     return Harness(daemon, network, clock, client, progress)
 
 
-def drive(clock: task.Clock, d: defer.Deferred, max_steps: int = 10_000) -> Any:
+def drive(clock: task.Clock, d: defer.Deferred, max_steps: int = 10_000,
+          flush: Optional[Callable[[], None]] = None) -> Any:
     """Advance ``clock`` call by call until ``d`` fires; return its result or raise its error.
 
     Jumping straight to the next delayed call keeps the clock's time exact,
     so tests can assert when something happened. A loop that never ends
     (polling without sleeping, say) fails after ``max_steps`` instead of hanging.
+    ``flush`` (a StubTreq's) runs after each step, for answers a daemon gives late.
     """
     outcome: List[Any] = []
     d.addBoth(outcome.append)
     for _ in range(max_steps):
+        if flush is not None:
+            flush()
         if outcome:
             break
         calls = clock.getDelayedCalls()

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import pytest_twisted
-from twisted.internet import defer, utils
+from twisted.internet import defer, protocol, utils
 from twisted.web.server import Site
 
 from cemscan import cli
@@ -25,6 +25,9 @@ from tests.fake_daemon import FakeDaemon
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST = ["--poll-interval", "0.05", "--ready-timeout", "0.5", "--timeout", "20"]
+TOKEN = "s3cret-token-0123456789"
+#: The longest any real-reactor wait here may take before the test fails instead of hanging.
+BOUND_S = 20
 TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ ")
 
 
@@ -55,12 +58,16 @@ def dead_target():
         return f"127.0.0.1:{sock.getsockname()[1]}"
 
 
-def run(argv, stdout=None):
-    """Run a command in this reactor; fire with (exit status, stdout, stderr)."""
+def run(argv, stdout=None, environ=None, interrupts=None):
+    """Run a command in this reactor; fire with (exit status, stdout, stderr).
+
+    The environment is empty unless given: a developer's $CEMSCAN_TOKEN must not leak in.
+    """
     from twisted.internet import reactor
 
     out, err = stdout or io.StringIO(), io.StringIO()
-    d = cli.run(cli.build_parser().parse_args(argv), reactor=reactor, stdout=out, stderr=err)
+    context = cli.Context(reactor, out, err, environ=environ or {}, interrupts=interrupts)
+    d = cli.run(cli.build_parser().parse_args(argv), context)
     return d.addCallback(lambda code: (code, out.getvalue(), err.getvalue()))
 
 
@@ -180,14 +187,15 @@ def test_status_and_result_commands(serve):
     code, out, _ = yield run(["status", node, "--json"])
     assert code == 0 and json.loads(out)["state"] == "done"
     code, out, _ = yield run(["result", node, "--threshold", "50"])
-    assert code == 0 and out.startswith(f"{node}: PASS score 60 >= threshold 50, 1 rule failed\n")
+    assert code == 0 and out.startswith(
+        f"{node}: PASS score 60 >= threshold 50: 1 passed, 1 failed, 1 not applicable, 0 error\n")
     assert "  fail: rule_ssh_root (high) No root SSH login" in out
     code, out, _ = yield run(["result", node, "--json"])
     assert code == 1 and json.loads(out)["passed"] is False
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["scan", "https://node1"], "cemscan: error: target 'https://node1': the daemon speaks plain http://"),
+    (["scan", "ftp://node1"], "cemscan: error: target 'ftp://node1': the daemon speaks http:// or https://"),
     (["scan"], "cemscan: error: nothing to scan: give one or more TARGETs"),
     (["scan", "--config", "/nonexistent/fleet.toml"], "cemscan: error: /nonexistent/fleet.toml: cannot read"),
     (["status", "node1:x"], "cemscan: error: target 'node1:x': the port must be a number"),
@@ -205,8 +213,8 @@ def test_bad_config_names_file_key_and_line(tmp_path):
     code, _, err = yield run(["scan", "--config", str(tmp_path / "fleet.toml")])
     assert code == 2
     assert err == (f"cemscan: error: {tmp_path / 'fleet.toml'}:3: daemon.poll_intervall: unknown key; "
-                   "did you mean 'poll_interval'? known keys here: http_timeout, poll_interval, port, "
-                   "ready_timeout, request_timeout\n")
+                   "did you mean 'poll_interval'? known keys here: ca_file, http_timeout, poll_interval, "
+                   "port, ready_timeout, request_timeout, token_file\n")
 
 
 @pytest_twisted.inlineCallbacks
@@ -250,3 +258,215 @@ def test_subprocess_user_error_has_no_traceback():
     out, err, code = yield cemscan("scan", "node1:99999")
     assert (code, out) == (2, b"")
     assert err == b"cemscan: error: target 'node1:99999': the port must be a number from 1 to 65535\n"
+
+
+def bounded(d):
+    from twisted.internet import reactor
+
+    return d.addTimeout(BOUND_S, reactor)
+
+
+# Options of the access and cancel features --------------------------------------------------------
+
+def test_access_options_and_cancel_parse():
+    args = cli.build_parser().parse_args(
+        ["scan", "https://n1:8443", "--token-file", "t", "--ca-file", "ca.pem", "--cancel-on-interrupt"])
+    assert (args.targets, args.token_file, args.ca_file, args.cancel_on_interrupt) == (
+        ["https://n1:8443"], "t", "ca.pem", True)
+    args = cli.build_parser().parse_args(["cancel", "n1", "n2", "--port", "9000", "--json", "--config", "f"])
+    assert (args.command, args.targets, args.port, args.json, args.config) == (
+        "cancel", ["n1", "n2"], 9000, True, "f")
+    for command in (["status", "n1"], ["result", "n1"]):
+        args = cli.build_parser().parse_args(command + ["--token-file", "t", "--ca-file", "c", "--config", "f"])
+        assert (args.token_file, args.ca_file, args.config) == ("t", "c", "f")
+
+
+def test_cancel_needs_a_target(capsys):
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["cancel"])
+    assert "required: TARGET" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limits, cap", [((1024, 4096), 960), ((20, 20), 16), ((20000, 20000), 19936)])
+def test_requests_in_flight_follow_the_open_file_limit(monkeypatch, limits, cap):
+    monkeypatch.setattr(cli.resource, "getrlimit", lambda what: limits)
+    assert cli.requests_in_flight() == cap
+
+
+def test_requests_in_flight_without_a_file_limit(monkeypatch):
+    infinity = cli.resource.RLIM_INFINITY
+    monkeypatch.setattr(cli.resource, "getrlimit", lambda what: (infinity, infinity))
+    assert cli.requests_in_flight() == 65536 - cli.RESERVED_FILES
+
+
+# Tokens ------------------------------------------------------------------------------------------
+
+@pytest_twisted.inlineCallbacks
+def test_token_from_each_source_and_their_precedence(serve, tmp_path):
+    node = serve(FakeDaemon(token=TOKEN, score=95.0))
+    (tmp_path / "right").write_text(TOKEN + "\n")
+    (tmp_path / "wrong").write_text("not-the-token\n")
+    for name in ("right", "wrong"):
+        (tmp_path / f"{name}.toml").write_text(f'[daemon]\ntoken_file = "{name}"\n')
+    right, wrong = str(tmp_path / "right"), str(tmp_path / "wrong")
+    config = {name: ["--config", str(tmp_path / f"{name}.toml")] for name in ("right", "wrong")}
+    cases = [
+        (["--token-file", right], {}),
+        ([], {"CEMSCAN_TOKEN_FILE": right}),
+        ([], {"CEMSCAN_TOKEN": TOKEN + "\n"}),
+        (config["right"], {}),  # token_file relative to the config's folder
+        # The flag over the environment, a token file over a token, the environment over the config:
+        (["--token-file", right] + config["wrong"], {"CEMSCAN_TOKEN_FILE": wrong, "CEMSCAN_TOKEN": "x"}),
+        (config["wrong"], {"CEMSCAN_TOKEN_FILE": right, "CEMSCAN_TOKEN": "not-the-token"}),
+        (config["wrong"], {"CEMSCAN_TOKEN": TOKEN}),
+    ]
+    for extra, environ in cases:
+        code, out, err = yield run(["scan", node, *FAST, *extra], environ=environ)
+        assert (code, err) == (0, ""), (extra, environ, out)
+        assert TOKEN not in out
+
+
+@pytest_twisted.inlineCallbacks
+def test_no_or_wrong_token_says_what_to_do_and_never_shows_the_token(serve):
+    daemon = FakeDaemon(token=TOKEN)
+    node = serve(daemon)
+    code, out, _ = yield run(["scan", node, *FAST])
+    assert code == 2 and f"{node} ERROR Scan daemon at {node} requires a token: pass" in out
+    assert [method for method, _, _ in daemon.requests] == ["GET", "POST"]  # /health, then one refused POST
+    for command in (["status", node], ["result", node], ["cancel", node]):
+        code, out, err = yield run(command, environ={"CEMSCAN_TOKEN": TOKEN + "x"})
+        assert code == 2 and f"Scan daemon at {node} refused the token" in out + err
+        assert TOKEN not in out + err
+
+
+@pytest.mark.parametrize("argv, environ, message", [
+    (["--token-file", "/nonexistent/token"], {},
+     "cemscan: error: cannot read the token file /nonexistent/token: No such file or directory"),
+    ([], {"CEMSCAN_TOKEN": "  "}, "cemscan: error: $CEMSCAN_TOKEN is empty"),
+    ([], {"CEMSCAN_TOKEN": "two words"}, "cemscan: error: $CEMSCAN_TOKEN must hold one line of printable ASCII"),
+    (["--ca-file", "/nonexistent/ca.pem"], {},
+     "cemscan: error: cannot read the CA file /nonexistent/ca.pem: No such file or directory"),
+])
+@pytest_twisted.inlineCallbacks
+def test_unusable_token_or_ca_is_one_line_before_any_request(serve, argv, environ, message):
+    daemon = FakeDaemon()
+    for command in (["scan", serve(daemon)], ["status", "node1"], ["cancel", "node1"]):
+        code, out, err = yield run(command + argv, environ=environ)
+        assert (code, out) == (2, "") and err.startswith(message) and err.count("\n") == 1
+    assert daemon.requests == []
+
+
+# Cancel ------------------------------------------------------------------------------------------
+
+@pytest_twisted.inlineCallbacks
+def test_cancel_command(serve):
+    running, idle = FakeDaemon(), FakeDaemon()
+    running.start_scan()
+    first, second, dead = serve(running), serve(idle), dead_target()
+    code, out, err = yield run(["cancel", first])
+    assert (code, out, err) == (0, f"{first}: scan scan-1 is being cancelled\n", "")
+    assert running.state == "error"
+    code, out, _ = yield run(["cancel", first, second, dead, "--json"])
+    assert code == 2
+    report = json.loads(out)
+    assert [entry["target"] for entry in report] == [first, second, dead]
+    assert report[0]["error"] == f"Cannot cancel on {first}: no scan is running (state: error); nothing to cancel"
+    assert report[1]["error"] == f"Cannot cancel on {second}: no scan is running (state: idle); nothing to cancel"
+    assert report[2]["error"].startswith(f"Cannot send DELETE /scan to scan daemon at {dead}: ")
+    idle.start_scan()
+    code, out, _ = yield run(["cancel", second, dead])
+    assert code == 2 and out.startswith(f"{second}: scan scan-1 is being cancelled\n{dead}: ERROR Cannot")
+
+
+# Interrupts --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cancel", [True, False], ids=["cancel-on-interrupt", "leave running"])
+@pytest_twisted.inlineCallbacks
+def test_interrupted_scan_cancels_on_the_nodes_only_when_asked(serve, cancel):
+    from twisted.internet import reactor
+
+    daemon = FakeDaemon(polls_to_finish=10 ** 6)
+    node = serve(daemon)
+    interrupts = cli.Interrupts(reactor)
+    polled = daemon.asked("/status")
+    running = run(["scan", node, *FAST] + (["--cancel-on-interrupt"] if cancel else []), interrupts=interrupts)
+    yield bounded(polled)
+    interrupts.deliver("SIGINT")
+    code, out, err = yield bounded(running)
+    assert code == 2
+    assert ("DELETE", "/scan", b"") in daemon.requests if cancel else daemon.state == "running"
+    if cancel:
+        assert "cemscan SIGINT: cancelling the scans on the nodes (again to quit at once)" in out
+        assert f"{node} ERROR interrupted (SIGINT); scan scan-1 cancelled on the node" in out
+        assert err == "cemscan: interrupted by SIGINT: 1 scan cancelled on the nodes\n"
+    else:
+        assert "cemscan SIGINT: stopping; the scans keep running on the nodes" in out
+        assert (f"{node} ERROR interrupted (SIGINT); the scan keeps running on the node: "
+                f"cemscan cancel {node} stops it") in out
+        assert err == ("cemscan: interrupted by SIGINT: scans keep running on the nodes; "
+                       "cemscan cancel TARGET to stop them\n")
+
+
+class Watched(protocol.ProcessProtocol):
+    """A cemscan subprocess: its output, and a Deferred of its exit code."""
+
+    def __init__(self):
+        self.out = self.err = b""
+        self.ended = defer.Deferred()
+
+    def outReceived(self, data):
+        self.out += data
+
+    def errReceived(self, data):
+        self.err += data
+
+    def processEnded(self, reason):
+        self.ended.callback(reason.value.exitCode)
+
+
+def spawn_cemscan(*argv):
+    from twisted.internet import reactor
+
+    watched = Watched()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CEMSCAN_")}
+    reactor.spawnProcess(watched, sys.executable, [sys.executable, "-m", "cemscan.cli", *argv],
+                         env=env, path=REPO)
+    return watched
+
+
+@pytest.mark.parametrize("signal_name, cancel", [("INT", True), ("TERM", False)])
+@pytest_twisted.inlineCallbacks
+def test_subprocess_signals(serve, signal_name, cancel):
+    daemon = FakeDaemon(polls_to_finish=10 ** 6)
+    node = serve(daemon)
+    polled = daemon.asked("/status")
+    cemscan_process = spawn_cemscan("scan", node, *FAST, *(["--cancel-on-interrupt"] if cancel else []))
+    yield bounded(polled)
+    cemscan_process.transport.signalProcess(signal_name)
+    code = yield bounded(cemscan_process.ended)
+    err = cemscan_process.err.decode()
+    assert code == 2
+    if cancel:
+        assert daemon.state == "error" and daemon.scan["error"] == "scan cancelled by request"
+        assert err == "cemscan: interrupted by SIGINT: 1 scan cancelled on the nodes\n"
+    else:
+        assert daemon.state == "running"
+        assert err.endswith("cemscan: interrupted by SIGTERM: scans keep running on the nodes; "
+                            "cemscan cancel TARGET to stop them\n")
+
+
+@pytest_twisted.inlineCallbacks
+def test_subprocess_second_interrupt_quits_at_once(serve):
+    daemon = FakeDaemon(polls_to_finish=10 ** 6)
+    daemon.start_scan()
+    daemon.script("/scan", (202, {"status": "started", "scan_id": "scan-1"}), defer.Deferred())  # DELETE hangs
+    node = serve(daemon)
+    polled, cancelling = daemon.asked("/status"), daemon.asked("/scan", "DELETE")
+    cemscan_process = spawn_cemscan("scan", node, *FAST, "--cancel-on-interrupt")
+    yield bounded(polled)
+    cemscan_process.transport.signalProcess("INT")
+    yield bounded(cancelling)
+    cemscan_process.transport.signalProcess("INT")
+    assert (yield bounded(cemscan_process.ended)) == 130
+    err = cemscan_process.err.decode()
+    assert err.endswith("cemscan: interrupted\n") and "cancelled on the nodes" not in err

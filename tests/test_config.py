@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from cemscan.config import Config, TargetEntry, load_config, parse_config
+from cemscan.config import Config, TargetEntry, check_token, load_config, parse_config, read_token
 from cemscan.errors import ConfigError
 
 GOOD = """\
@@ -17,6 +17,8 @@ ready_timeout = 30
 poll_interval = 5
 http_timeout = 900.5
 request_timeout = 20
+token_file = "secrets/token"
+ca_file = "/etc/cemscan/ca.pem"
 
 [test_thresholds]
 cis-level1 = 90
@@ -39,6 +41,7 @@ def test_a_full_file():
     assert (config.port, config.ready_timeout, config.poll_interval, config.http_timeout,
             config.request_timeout) == (9000, 30, 5, 900.5, 20)
     assert (config.threshold, config.scan_output) == (75, "results")
+    assert (config.token_file, config.ca_file) == ("secrets/token", "/etc/cemscan/ca.pem")
     assert config.test_thresholds == {"cis-level1": 90, "stig high": 60.5}
     assert config.targets == (
         TargetEntry(host="node1", test_case="cis-level1"),
@@ -53,10 +56,15 @@ def test_an_empty_file_means_the_defaults():
         8084, 10, 1800, 80.0)
 
 
-def test_load_config_takes_a_relative_scan_output_from_the_files_folder(tmp_path):
+def test_load_config_takes_relative_paths_from_the_files_folder(tmp_path):
     path = tmp_path / "fleet.toml"
-    path.write_text('scan_output = "out"\n')
-    assert load_config(str(path)).scan_output == os.path.join(str(tmp_path), "out")
+    path.write_text('scan_output = "out"\n[daemon]\ntoken_file = "t/token"\nca_file = "/abs/ca.pem"\n')
+    config = load_config(str(path))
+    assert config.scan_output == os.path.join(str(tmp_path), "out")
+    assert config.token_file == os.path.join(str(tmp_path), "t", "token")
+    assert config.ca_file == "/abs/ca.pem"
+    path.write_text("")
+    assert load_config(str(path)) == Config()
 
 
 def test_unreadable_file(tmp_path):
@@ -77,8 +85,10 @@ def test_unreadable_file(tmp_path):
     ("daemon = 3", "f.toml:1: daemon: must be a table, not 3"),
     ("[test_thresholds]\na = 1\nb = 200", "f.toml:3: test_thresholds.b: must be a score from 0 to 100"),
     ('[[targets]]\nhost = "a"\n[[targets]]\nport = 1', "f.toml:3: targets[2]: this target has no host"),
-    ('[[targets]]\nhost = "a"\n[[targets]]\nhost = "https://b"',
-     "f.toml:4: targets[2].host: target 'https://b': the daemon speaks plain http://"),
+    ('[[targets]]\nhost = "a"\n[[targets]]\nhost = "ftp://b"',
+     "f.toml:4: targets[2].host: target 'ftp://b': the daemon speaks http:// or https://"),
+    ('[daemon]\ntoken_file = ""', "f.toml:2: daemon.token_file: must be a non-empty string"),
+    ('[daemon]\nca_file = 1', "f.toml:2: daemon.ca_file: must be a non-empty string, not 1"),
     ('[[targets]]\nhost = "a"\nthreshold = "high"', "f.toml:3: targets[1].threshold: must be a score"),
     ('targets = "node1"', "f.toml:1: targets: must be an array of tables"),
     ('targets = [{host = "a"}, {host = ""}]',
@@ -105,3 +115,30 @@ def test_line_is_found_in_the_right_table_not_the_first_match():
     text = '[daemon]\nport = 9000\n\n[[targets]]\nhost = "a"\nport = 0\n'
     with pytest.raises(ConfigError, match=r"^f\.toml:6: targets\[1\]\.port"):
         parse_config(text, source="f.toml")
+
+
+def test_https_targets_are_accepted():
+    assert parse_config('[[targets]]\nhost = "https://b:8443"').targets == (TargetEntry(host="https://b:8443"),)
+
+
+def test_read_token_strips_the_line_and_never_shows_it(tmp_path):
+    path = tmp_path / "token"
+    path.write_bytes(b"  s3cret-1234\r\n")
+    assert read_token(str(path)) == "s3cret-1234"
+    for content, words in [(b"\n", "is empty"), (b"s3cret 1234", "one line of printable ASCII"),
+                           (b"s3cret\n1234", "one line of printable ASCII"), (b"s3cr\xe9t", "printable ASCII")]:
+        path.write_bytes(content)
+        with pytest.raises(ConfigError, match=words) as caught:
+            read_token(str(path))
+        assert str(caught.value).startswith(f"the token file {path} ") and b"s3cr" not in str(caught.value).encode()
+
+
+def test_read_token_of_a_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"cannot read the token file .*none: No such file or directory"):
+        read_token(str(tmp_path / "none"))
+
+
+def test_check_token_names_its_source():
+    assert check_token(" abc\n", "$CEMSCAN_TOKEN") == "abc"
+    with pytest.raises(ConfigError, match=r"^\$CEMSCAN_TOKEN is empty"):
+        check_token("\n", "$CEMSCAN_TOKEN")

@@ -1,15 +1,18 @@
-"""TCP keepalive, read back with getsockopt from real sockets."""
+"""TCP keepalive, read back with getsockopt from real sockets (TLS ones included); TLS trust."""
 
 import socket
 
 import pytest
 import pytest_twisted
-from twisted.internet import protocol
+from OpenSSL import SSL
+from twisted.internet import endpoints, protocol
 from twisted.web import resource, server
 from twisted.web.client import URI
 from twisted.web.error import SchemeNotSupported
 
 from cemscan import keepalive
+from cemscan.errors import TLSError
+from tests.certs import make_pki
 
 LINUX_OPTIONS = ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT")
 needs_linux_options = pytest.mark.skipif(
@@ -34,24 +37,6 @@ class SocketTransport:
         return self.sock
 
 
-@needs_linux_options
-@pytest_twisted.inlineCallbacks
-def test_endpoint_sets_keepalive_on_a_real_loopback_connection():
-    from twisted.internet import reactor
-
-    port = reactor.listenTCP(0, protocol.Factory.forProtocol(protocol.Protocol), interface="127.0.0.1")
-    try:
-        factory = keepalive.KeepAliveEndpointFactory(reactor)
-        endpoint = factory.endpointForURI(URI.fromBytes(b"http://127.0.0.1:%d/" % port.getHost().port))
-        client = yield endpoint.connect(protocol.Factory.forProtocol(protocol.Protocol))
-        try:
-            assert keepalive_options(client.transport.getHandle()) == (True, 60, 10, 6)
-        finally:
-            client.transport.abortConnection()
-    finally:
-        yield port.stopListening()
-
-
 class Health(resource.Resource):
     isLeaf = True
 
@@ -59,9 +44,32 @@ class Health(resource.Resource):
         return b'{"status": "ok"}'
 
 
+@pytest.fixture
+def pki(tmp_path):
+    return make_pki(str(tmp_path))
+
+
+def listen(reactor, scheme, pki, site):
+    """A loopback server for ``scheme``; the TLS one with the throw-away CA's certificate."""
+    if scheme == "http":
+        return reactor.listenTCP(0, site, interface="127.0.0.1")
+    description = "ssl:0:interface=127.0.0.1:privateKey=%s:certKey=%s" % (pki["server.key"], pki["server.pem"])
+    return endpoints.serverFromString(reactor, description).listen(site)
+
+
+def bundle(tmp_path, pki):
+    """A CA file as systems ship them: text, another CA, then the one that signed the daemon's."""
+    (tmp_path / "other").mkdir()
+    other = make_pki(str(tmp_path / "other"), ca_name="another CA")
+    path = tmp_path / "bundle.pem"
+    path.write_bytes(b"a comment\n" + open(other["ca.pem"], "rb").read() + open(pki["ca.pem"], "rb").read())
+    return str(path)
+
+
 @needs_linux_options
+@pytest.mark.parametrize("scheme", ["http", "https"])
 @pytest_twisted.inlineCallbacks
-def test_http_client_requests_go_over_keepalive_sockets(monkeypatch):
+def test_http_client_requests_go_over_keepalive_sockets(monkeypatch, tmp_path, pki, scheme):
     from twisted.internet import reactor
 
     seen = []
@@ -72,20 +80,83 @@ def test_http_client_requests_go_over_keepalive_sockets(monkeypatch):
 
     real_enable = keepalive.enable_keepalive
     monkeypatch.setattr(keepalive, "enable_keepalive", recording)
-    port = reactor.listenTCP(0, server.Site(Health()), interface="127.0.0.1")
+    port = yield listen(reactor, scheme, pki, server.Site(Health()))
     try:
-        client = keepalive.make_http_client(reactor)
-        response = yield client.get("http://127.0.0.1:%d/health" % port.getHost().port)
+        client = keepalive.make_http_client(reactor, ca_file=bundle(tmp_path, pki))
+        response = yield client.get("%s://127.0.0.1:%d/health" % (scheme, port.getHost().port))
         assert (yield response.content()) == b'{"status": "ok"}'
         assert seen == [(True, 60, 10, 6)]
     finally:
         yield port.stopListening()
 
 
-def test_endpoint_factory_refuses_https():
+def tcp_socket(transport):
+    """The socket under ``transport``, and how many TLS layers lie over it."""
+    layers = 0
+    while not isinstance(transport.getHandle(), socket.socket):
+        assert isinstance(transport.getHandle(), SSL.Connection)
+        transport, layers = transport.transport, layers + 1
+    return transport.getHandle(), layers
+
+
+@needs_linux_options
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest_twisted.inlineCallbacks
+def test_endpoint_sets_keepalive_on_a_real_loopback_connection(pki, scheme):
+    """Under TLS too: TLS goes over the keepalive endpoint, so the TCP socket has the options."""
+    from twisted.internet import reactor
+
+    port = yield listen(reactor, scheme, pki, protocol.Factory.forProtocol(protocol.Protocol))
+    try:
+        factory = keepalive.KeepAliveEndpointFactory(reactor, tls=keepalive.tls_policy(pki["ca.pem"]))
+        url = "%s://127.0.0.1:%d/" % (scheme, port.getHost().port)
+        client = yield factory.endpointForURI(URI.fromBytes(url.encode())).connect(
+            protocol.Factory.forProtocol(protocol.Protocol))
+        try:
+            sock, tls_layers = tcp_socket(client.transport)
+            assert keepalive_options(sock) == (True, 60, 10, 6)
+            assert tls_layers == (scheme == "https")
+        finally:
+            client.transport.abortConnection()
+    finally:
+        yield port.stopListening()
+
+
+def test_endpoint_factory_refuses_other_schemes():
     with pytest.raises(SchemeNotSupported):
-        keepalive.KeepAliveEndpointFactory(reactor=None).endpointForURI(
-            URI.fromBytes(b"https://node1:8084/"))
+        keepalive.KeepAliveEndpointFactory(reactor=None).endpointForURI(URI.fromBytes(b"ftp://node1:8084/"))
+
+
+def test_tls_connection_creators_are_made_once_per_host_and_port():
+    class Policy:
+        def __init__(self):
+            self.asked = []
+
+        def creatorForNetloc(self, host, port):
+            self.asked.append((host, port))
+            return object()
+
+    from twisted.internet import reactor  # only to build endpoints: nothing connects
+
+    policy = Policy()
+    factory = keepalive.KeepAliveEndpointFactory(reactor, tls=policy)
+    for url in (b"https://n1:8443/", b"https://n1:8443/status", b"https://n2:8443/", b"http://n1:8443/"):
+        factory.endpointForURI(URI.fromBytes(url))
+    assert policy.asked == [(b"n1", 8443), (b"n2", 8443)]
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, "cannot read the CA file .*: No such file or directory"),
+    (b"just text\n", "holds no PEM certificate"),
+    (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "holds a certificate that cannot be read"),
+])
+def test_an_unusable_ca_file_is_refused_naming_it(tmp_path, content, words):
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(TLSError, match=words) as caught:
+        keepalive.tls_policy(str(path))
+    assert str(path) in str(caught.value)
 
 
 @needs_linux_options

@@ -29,6 +29,7 @@ def clock_at(seconds=START):
 
 def outcomes():
     low = Result(test_case="stig", scanner="openscap", profile="p", threshold=90.0, score=70.0,
+                 passed_count=3, failed_count=1, not_applicable_count=2,
                  rules=(Rule("r1", "fail", "Root login", "high"), Rule("r2", "pass")))
     return [Outcome(JOBS[0], error="Scan daemon at node1:8084 was not ready within 60s"),
             Outcome(JOBS[1], result=low)]
@@ -60,6 +61,9 @@ def test_plain_lines_are_timestamped_and_only_on_change():
         "2026-01-05T10:00:10Z node1:8084 waiting (status 503; retrying in 1s)",
         "2026-01-05T10:00:10Z node1:8084 ERROR Scan daemon at node1:8084 was not ready within 60s",
         "2026-01-05T10:00:10Z node2:8084 FAIL score 70 < threshold 90, 1 rule failed",
+        "2026-01-05T10:00:10Z node2:8084 FAIL score 70 < threshold 90: "
+        "3 passed, 1 failed, 2 not applicable, 0 error",
+        "2026-01-05T10:00:10Z node2:8084   fail: r1 (high) Root login",
         "2026-01-05T10:00:10Z cemscan 2 targets: 0 passed, 1 below threshold, 1 could not be scanned",
     ]
     assert "\x1b" not in stream.getvalue()
@@ -85,7 +89,11 @@ def test_live_lines_are_redrawn_in_place_then_summarised(monkeypatch):
     assert table[0].split() == ["TARGET", "TEST", "CASE", "SCORE", "THRESHOLD", "RESULT", "DETAIL"]
     assert table[1].split()[:5] == ["node1:8084", "cis", "-", "80", "ERROR"]
     assert table[2].split() == ["node2:8084", "stig", "70", "90", "FAIL", "1", "rule", "failed"]
-    assert table[3] == "2 targets: 0 passed, 1 below threshold, 1 could not be scanned"
+    assert table[3:] == [
+        "",
+        "node2:8084 FAIL score 70 < threshold 90: 3 passed, 1 failed, 2 not applicable, 0 error",
+        "  fail: r1 (high) Root login",
+        "2 targets: 0 passed, 1 below threshold, 1 could not be scanned"]
 
 
 def test_live_display_never_draws_more_lines_than_the_terminal_has(monkeypatch):
@@ -113,3 +121,50 @@ def test_live_display_never_draws_more_lines_than_the_terminal_has(monkeypatch):
 ])
 def test_describe_status(body, line):
     assert progress.describe_status("n:1", body) == line
+
+
+def judged(score, rules=(), threshold=80.0):
+    return Outcome(JOBS[0], result=Result(test_case="cis", scanner="openscap", profile="p", threshold=threshold,
+                                          score=score, passed_count=7, failed_count=len(rules), rules=rules))
+
+
+def test_details_list_the_worst_rules_first_and_stop_at_20():
+    severities = ["low", "unknown", "high", "medium"] * 6
+    rules = tuple(Rule(f"r{n}", "fail" if n % 2 else "error", f"Rule {n}", severity)
+                  for n, severity in enumerate(severities))
+    lines = progress.describe_details(judged(50.0, rules))
+    assert lines[0] == "FAIL score 50 < threshold 80: 7 passed, 24 failed, 0 not applicable, 0 error"
+    assert lines[1:4] == ["  error: r2 (high) Rule 2", "  error: r6 (high) Rule 6", "  error: r10 (high) Rule 10"]
+    shown = [line.split()[2] for line in lines[1:21]]
+    assert shown == ["(high)"] * 6 + ["(medium)"] * 6 + ["(low)"] * 6 + ["(unknown)"] * 2
+    assert lines[21:] == ["  ... and 4 more (see --json)"]
+
+
+def test_exactly_20_failing_rules_need_no_more_line():
+    rules = tuple(Rule(f"r{n}", "fail", "", "high") for n in range(20))
+    assert len(progress.describe_details(judged(50.0, rules))) == 21
+
+
+@pytest.mark.parametrize("outcome, has_details", [
+    (judged(95.0), False),  # a clean pass: nothing to act on
+    (judged(95.0, (Rule("r1", "fail", "One", "low"),)), True),  # passed, but a rule failed
+    (judged(50.0), True),  # below the threshold without a failed rule (errors, say)
+    (Outcome(JOBS[0], error="unreachable"), False),  # its error line says it all
+])
+def test_which_targets_get_details(outcome, has_details):
+    assert bool(progress.describe_details(outcome)) is has_details
+
+
+def test_notes_reach_both_displays(monkeypatch):
+    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda fallback: os.terminal_size((60, 4)))
+    plain = io.StringIO()
+    progress.PlainProgress(plain, clock_at()).note("SIGINT: cancelling")
+    assert plain.getvalue() == "2026-01-05T10:00:00Z cemscan SIGINT: cancelling\n"
+    live = Terminal()
+    display = progress.LiveProgress(live, clock_at())
+    display.begin([Job(Target(f"node{n}", 8084), f"case{n}") for n in range(5)])
+    display.note("SIGINT: cancelling")
+    drawn = live.getvalue().split("\x1b[J")[-2].split("\x1b[2K")[1:]
+    assert [line.rstrip("\n") for line in drawn] == [
+        drawn[0].rstrip("\n"), "... and 4 more targets, 0 of them finished", "SIGINT: cancelling"]
+    display.summary([])

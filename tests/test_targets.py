@@ -16,6 +16,10 @@ from cemscan.targets import Target, hostport, parse_target
     ("[fd00::5]:9000", Target("fd00::5", 9000)),
     ("fd00::5", Target("fd00::5", 8084)),
     ("  node-1.example.com  ", Target("node-1.example.com", 8084)),
+    ("https://node1:8443", Target("node1", 8443, tls=True)),
+    ("HTTPS://node1", Target("node1", 8084, tls=True)),
+    ("https://[fd00::5]:8443/", Target("fd00::5", 8443, tls=True)),
+    ("https://fd00::5", Target("fd00::5", 8084, tls=True)),
 ])
 def test_accepted_spellings(text, target):
     assert parse_target(text) == target
@@ -28,7 +32,8 @@ def test_default_port_applies_only_without_an_explicit_one():
 
 @pytest.mark.parametrize("text, words", [
     ("", "empty target"),
-    ("https://node1", "plain http://, not https://"),
+    ("ftp://node1", "http:// or https://, not ftp://"),
+    ("https://node1:0", "port must be a number from 1 to 65535"),
     ("node1:0", "port must be a number from 1 to 65535"),
     ("node1:99999", "port must be a number from 1 to 65535"),
     ("node1:http", "port must be a number from 1 to 65535"),
@@ -48,3 +53,13 @@ def test_hostport_brackets_ipv6():
     assert hostport("node1", 8084) == "node1:8084"
     assert hostport("fd00::5", 8084) == "[fd00::5]:8084"
     assert str(Target("fd00::5", 1)) == "[fd00::5]:1"
+
+
+def test_a_target_names_its_node_the_same_whatever_the_scheme():
+    assert str(parse_target("https://node1:8443")) == str(parse_target("node1:8443")) == "node1:8443"
+
+
+def test_argument_gives_the_target_back_as_the_user_must_type_it():
+    for text in ("node1:8443", "https://node1:8443", "https://[fd00::5]:8443"):
+        target = parse_target(text)
+        assert target.argument == text and parse_target(target.argument) == target
