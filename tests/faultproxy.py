@@ -29,7 +29,12 @@ class _ServerSide(protocol.Protocol):
         self.client_side.from_server(data)
 
     def connectionLost(self, reason: Any) -> None:
-        self.client_side.transport.loseConnection()
+        # Close the client side only after any stalled bytes have gone out.
+        proxy = self.client_side.proxy
+        if proxy.stall:
+            proxy.reactor.callLater(proxy.stall, self.client_side.transport.loseConnection)
+        else:
+            self.client_side.transport.loseConnection()
 
 
 class _ClientSide(protocol.Protocol):

@@ -16,7 +16,7 @@ from twisted.internet import defer
 from cemscan.client import DaemonClient, ScanProgress
 from cemscan.errors import ScannerInvocationError
 from cemscan.result import Result
-from tests import faultproxy
+from tests.faultproxy import FaultProxy
 from tests.conftest import TEST_CONTENT
 from tests.daemon import start_daemon
 from tests.stub_scanner import write_stub_scanner
@@ -26,28 +26,6 @@ from tests.twistd_process import TwistdProcess
 BOUNDS = dict(ready_timeout=5, http_timeout=20)
 #: What differs between two runs of the same scan.
 RUN_FIELDS = ("scan_id", "started_at", "finished_at", "duration_s")
-
-
-class _InOrderClientSide(faultproxy._ClientSide):
-    """Holds the server's close back as long as its bytes, as a slow network does.
-
-    FaultProxy closes the client's side the moment the server closes, cutting
-    off the bytes it is still stalling: every answer from a daemon that closes
-    after answering (as it does for a non-persistent client) is lost. Until
-    tests/faultproxy.py keeps that order itself, the stall tests use this.
-    """
-
-    def server_connected(self, server: faultproxy._ServerSide) -> None:
-        super().server_connected(server)
-        server.connectionLost = self._server_closed  # type: ignore[assignment]
-
-    def _server_closed(self, reason: Any) -> None:
-        self.proxy.reactor.callLater(self.proxy.stall, self.transport.loseConnection)
-
-
-class FaultProxy(faultproxy.FaultProxy):
-    def buildProtocol(self, addr: Any) -> faultproxy._ClientSide:
-        return _InOrderClientSide(self)
 
 
 def port_of(daemon: Any) -> int:
