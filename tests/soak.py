@@ -30,15 +30,30 @@ from tests.conftest import TEST_CONTENT  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 from tests.twistd_process import TwistdProcess  # noqa: E402
 
+# The duration is written into the stub: the daemon hands a scanner only a
+# small environment (PATH, LANG, HOME, TMPDIR, OSCAP_*), not ours.
 STUB = """#!/bin/sh
-# cemscan soak stub: "scan" for $CEMSCAN_SOAK_SECONDS, then hand over a real ARF.
+# cemscan soak stub: "scan" for %s seconds, then hand over a real ARF.
 out=""
 prev=""
 for a in "$@"; do [ "$prev" = "--results-arf" ] && out="$a"; prev="$a"; done
-sleep "${CEMSCAN_SOAK_SECONDS:-0}"
+sleep %s
 cp %s "$out"
 exit 2
 """
+
+
+def make_stub(folder: str, name: str, seconds: float) -> str:
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(STUB % (seconds, seconds, os.path.join(ROOT, "tests", "content", "test-arf.xml")))
+    os.chmod(path, 0o755)
+    return path
+
+
+def save(path: str, report: Dict[str, Any]) -> None:
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
 
 
 def daemon_stats(pid: int) -> Dict[str, int]:
@@ -49,14 +64,10 @@ def daemon_stats(pid: int) -> Dict[str, int]:
 
 async def soak(reactor: Any, args: argparse.Namespace) -> Dict[str, Any]:
     work = tempfile.mkdtemp(prefix="cemscan-soak-")
-    stub = os.path.join(work, "oscap")
-    with open(stub, "w") as f:
-        f.write(STUB % os.path.join(ROOT, "tests", "content", "test-arf.xml"))
-    os.chmod(stub, 0o755)
+    slow, fast_stub = make_stub(work, "slow", args.scan_seconds), make_stub(work, "fast", 0)
     report: Dict[str, Any] = {"idle_timeout_s": args.idle, "long_scan_s": args.scan_seconds}
-    env_long = {"CEMSCAN_SOAK_SECONDS": str(args.scan_seconds)}
-    daemon = TwistdProcess(["--listen", "tcp:0:interface=127.0.0.1", "--oscap", stub, "--content", TEST_CONTENT,
-                            "--state-dir", os.path.join(work, "state"), "--keep", "3"], env=env_long)
+    daemon = TwistdProcess(["--listen", "tcp:0:interface=127.0.0.1", "--oscap", slow, "--content", TEST_CONTENT,
+                            "--state-dir", os.path.join(work, "state"), "--keep", "3"])
     try:
         port = await daemon.port()
         pid = daemon.transport.pid
@@ -76,7 +87,8 @@ async def soak(reactor: Any, args: argparse.Namespace) -> Dict[str, Any]:
     finally:
         await daemon.kill("TERM")
 
-    fast = TwistdProcess(["--listen", "tcp:0:interface=127.0.0.1", "--oscap", stub, "--content", TEST_CONTENT,
+    save(args.out, report)
+    fast = TwistdProcess(["--listen", "tcp:0:interface=127.0.0.1", "--oscap", fast_stub, "--content", TEST_CONTENT,
                           "--state-dir", os.path.join(work, "state2"), "--keep", "3"])
     samples: List[Dict[str, Any]] = []
     try:
@@ -91,6 +103,7 @@ async def soak(reactor: Any, args: argparse.Namespace) -> Dict[str, Any]:
             if scans % args.sample_every == 0 or scans == 1:
                 samples.append(dict(scans=scans, t_s=round(args.loop_seconds - (deadline - time.monotonic()), 1),
                                     **daemon_stats(pid)))
+                save(args.out, dict(report, loop_samples_so_far=samples))  # a cut-short run still tells
         samples.append(dict(scans=scans, t_s=args.loop_seconds, **daemon_stats(pid)))
     finally:
         await fast.kill("TERM")
@@ -115,7 +128,7 @@ def main() -> None:
 
     def run(reactor: Any) -> defer.Deferred:
         d = defer.ensureDeferred(soak(reactor, args))
-        d.addCallback(lambda report: json.dump(report, open(args.out, "w"), indent=1))
+        d.addCallback(lambda report: save(args.out, report))
         return d
 
     task.react(run)
