@@ -2,7 +2,7 @@
 
     GET  /health   200 once the scanner binary and content are there, else 503
     POST /scan     202 started | 409 already running | 400 bad body | 413 too big
-    DELETE /scan   202 cancelling | 409 nothing running
+    DELETE /scan   202 cancelling | 409 nothing running; ?scan_id=X: only if X is the running scan
     GET  /status   {"state": "idle" | "running" | "done" | "error", ...}
                    ?wait=N (N <= 30): answer as soon as a running scan ends
     GET  /report?format=arf|html|bash|ansible   the last scan's ARF, HTML report, fix scripts
@@ -68,6 +68,12 @@ class StartScan(_ManagerEndpoint):
 
     def json_DELETE(self, request: server.Request) -> Answer:
         """Cancel: the scanner's whole process group is stopped, the scan ends in error."""
+        wanted = request.args.get(b"scan_id")
+        running = self.manager.current.id if self.manager.state.value == "running" and self.manager.current else None
+        if wanted and running and wanted[-1].decode("utf-8", "replace") != running:
+            # ?scan_id= lets a runner cancel its own scan and never someone else's.
+            return http.CONFLICT, {"error": "scan %s is not the running scan (%s); nothing cancelled"
+                                            % (wanted[-1].decode("utf-8", "replace"), running)}
         try:
             scan = self.manager.cancel()
         except NothingRunning as e:

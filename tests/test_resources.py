@@ -284,3 +284,13 @@ def test_result_for_a_named_scan(http, manager, reactor):
     code, _, body = call(http, "GET", "/result?scan_id=20200101T000000Z")
     assert code == 404
     assert body == {"error": "no result for scan 20200101T000000Z: the last scan is %s (state: done)" % scan_id}
+
+
+def test_delete_scan_for_another_scan_id_cancels_nothing(http, manager, killpg):
+    call(http, "POST", "/scan")
+    code, _, body = call(http, "DELETE", "/scan?scan_id=20200101T000000Z")
+    assert code == 409
+    assert body == {"error": "scan 20200101T000000Z is not the running scan (%s); nothing cancelled"
+                    % manager.current.id}
+    assert killpg.calls == []
+    assert call(http, "DELETE", "/scan?scan_id=" + manager.current.id)[0] == 202
