@@ -22,7 +22,7 @@ from cemscan.auth import TokenGuard, Unauthorized
 from cemscan import metrics
 from cemscan.jsonweb import MAX_BODY_BYTES, Answer, FileAnswer, JSONEndpoint, JSONRoot, Raw
 from cemscan.reports import FORMATS, ReportError, ReportMaker
-from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, UnknownProfile
+from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, State, UnknownProfile
 
 #: Longest long-poll: short enough that no NAT drops the idle connection.
 MAX_WAIT_SECONDS = 30
@@ -69,7 +69,7 @@ class StartScan(_ManagerEndpoint):
     def json_DELETE(self, request: server.Request) -> Answer:
         """Cancel: the scanner's whole process group is stopped, the scan ends in error."""
         wanted = request.args.get(b"scan_id")
-        running = self.manager.current.id if self.manager.state.value == "running" and self.manager.current else None
+        running = self.manager.current.id if self.manager.state is State.RUNNING and self.manager.current else None
         if wanted and running and wanted[-1].decode("utf-8", "replace") != running:
             # ?scan_id= lets a runner cancel its own scan and never someone else's.
             return http.CONFLICT, {"error": "scan %s is not the running scan (%s); nothing cancelled"
