@@ -24,7 +24,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import attr
 
-from cemscan.process import ProcessOutcome, scanner_environment
+from cemscan.process import ProcessOutcome, interrupted, scanner_environment
 
 #: What ``-rp`` is set to: the seed's real runs left ``ciscat-results-ARF.xml``
 #: and ``ciscat-results.json`` in their reports folder.
@@ -192,10 +192,9 @@ class CISCAT:
     @staticmethod
     def failure(outcome: ProcessOutcome) -> Optional[str]:
         """Why the run did not complete, in words; None when it did."""
-        if outcome.stopped_because:
-            return "scan %s" % outcome.stopped_because
-        if outcome.signal is not None:
-            return "CIS-CAT was killed by signal %d" % outcome.signal
+        stopped = interrupted(outcome, "CIS-CAT")
+        if stopped:
+            return stopped
         code = outcome.exit_code
         if code == 0:
             return None

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import attr
 
 from cemscan import scoring
-from cemscan.process import ProcessOutcome, scanner_environment
+from cemscan.process import ProcessOutcome, interrupted, scanner_environment
 
 ARF_NAME = "arf.xml"
 #: oscap's exit codes for a scan that ran to the end: 0 when every rule
@@ -61,10 +61,9 @@ class OpenSCAP:
     @staticmethod
     def failure(outcome: ProcessOutcome) -> Optional[str]:
         """Why the run did not complete, in words; None when it did."""
-        if outcome.stopped_because:
-            return "scan %s" % outcome.stopped_because
-        if outcome.signal is not None:
-            return "oscap was killed by signal %d" % outcome.signal
+        stopped = interrupted(outcome, "oscap")
+        if stopped:
+            return stopped
         if outcome.exit_code in COMPLETED_EXIT_CODES:
             return None
         if outcome.exit_code == 1:

@@ -53,6 +53,15 @@ class ProcessOutcome:
     stopped_because: Optional[str] = attr.ib(default=None)
 
 
+def interrupted(outcome: ProcessOutcome, scanner: str) -> Optional[str]:
+    """Why a run ended before its own end (stopped by the daemon, or killed), in words."""
+    if outcome.stopped_because:
+        return "scan %s" % outcome.stopped_because
+    if outcome.signal is not None:
+        return "%s was killed by signal %d" % (scanner, outcome.signal)
+    return None
+
+
 class _ScannerProtocol(ProcessProtocol):
     """Streams stdout lines to a callback, keeps a stderr tail, logs both to disk."""
 

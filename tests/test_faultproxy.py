@@ -33,56 +33,56 @@ async def connect(reactor, port):
     return probe
 
 
-async def with_proxy(**kw):
+async def through_proxy(check, **faults):
+    """Run ``check(reactor, proxy, port)`` against an echo server behind a FaultProxy."""
     from twisted.internet import reactor
 
     server = reactor.listenTCP(0, protocol.Factory.forProtocol(Echo), interface="127.0.0.1")
-    proxy = FaultProxy(reactor, "127.0.0.1", server.getHost().port, **kw)
-    return reactor, server, proxy, proxy.listen()
-
-
-@pytest_twisted.ensureDeferred
-async def test_passes_bytes_and_drops_idle_flows():
-    reactor, server, proxy, port = await with_proxy(idle_timeout=0.3)
+    proxy = FaultProxy(reactor, "127.0.0.1", server.getHost().port, **faults)
+    port = proxy.listen()
     try:
-        probe = await connect(reactor, port.getHost().port)
-        probe.transport.write(b"hello")
-        assert await probe.got_data == b"hello"
-        await probe.lost  # nothing more is sent: the proxy drops the flow
-        assert proxy.idle_drops == 1
+        await check(reactor, proxy, port.getHost().port)
     finally:
         await port.stopListening()
         await server.stopListening()
 
 
 @pytest_twisted.ensureDeferred
+async def test_passes_bytes_and_drops_idle_flows():
+    async def check(reactor, proxy, port):
+        probe = await connect(reactor, port)
+        probe.transport.write(b"hello")
+        assert await probe.got_data == b"hello"
+        await probe.lost  # nothing more is sent: the proxy drops the flow
+        assert proxy.idle_drops == 1
+
+    await through_proxy(check, idle_timeout=0.3)
+
+
+@pytest_twisted.ensureDeferred
 async def test_resets_every_nth_connection():
-    reactor, server, proxy, port = await with_proxy(reset_every=2)
-    try:
-        first = await connect(reactor, port.getHost().port)
-        second = await connect(reactor, port.getHost().port)
+    async def check(reactor, proxy, port):
+        first = await connect(reactor, port)
+        second = await connect(reactor, port)
         await second.lost
         first.transport.write(b"ok")
         assert await first.got_data == b"ok"
         first.transport.loseConnection()
         await first.lost
         assert proxy.resets == 1 and proxy.connections == 2
-    finally:
-        await port.stopListening()
-        await server.stopListening()
+
+    await through_proxy(check, reset_every=2)
 
 
 @pytest_twisted.ensureDeferred
 async def test_stalls_the_servers_bytes():
-    reactor, server, proxy, port = await with_proxy(stall=0.3)
-    try:
-        probe = await connect(reactor, port.getHost().port)
+    async def check(reactor, proxy, port):
+        probe = await connect(reactor, port)
         probe.transport.write(b"x")
         await deferLater(reactor, 0.15, lambda: None)
         assert probe.received == b""
         assert await probe.got_data == b"x"
         probe.transport.loseConnection()
         await probe.lost
-    finally:
-        await port.stopListening()
-        await server.stopListening()
+
+    await through_proxy(check, stall=0.3)
