@@ -87,10 +87,16 @@ def describe_details(outcome: Outcome) -> List[str]:
     result = outcome.result
     if result is None or (result.passed and not result.failed_rules):
         return []
-    failing = sorted(result.failed_rules, key=lambda rule: _SEVERITY_ORDER.get(rule.severity, 3))
+    new = set(result.newly_failing)
+    # Newly failing rules first (what changed since the last scan), then by severity.
+    failing = sorted(result.failed_rules,
+                     key=lambda rule: (rule.id not in new, _SEVERITY_ORDER.get(rule.severity, 3)))
     lines = [f"{_verdict(outcome, result)}: {result.passed_count} passed, {result.failed_count} failed, "
              f"{result.not_applicable_count} not applicable, {result.error_count} error"]
-    lines += [f"  {rule}" for rule in failing[:MAX_RULES_SHOWN]]
+    if result.drift:
+        lines.append(f"  since scan {result.drift.get('previous_scan_id')}: {len(new)} newly failing, "
+                     f"{len(result.drift.get('newly_passing') or ())} newly passing")
+    lines += [f"  {'NEW ' if rule.id in new else ''}{rule}" for rule in failing[:MAX_RULES_SHOWN]]
     if len(failing) > MAX_RULES_SHOWN:
         lines.append(f"  ... and {len(failing) - MAX_RULES_SHOWN} more (see --json)")
     return lines

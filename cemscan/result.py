@@ -59,6 +59,8 @@ class Result:
     started_at: Optional[str] = None
     finished_at: Optional[str] = None
     duration_s: Optional[float] = None
+    #: What changed since the previous scan of the profile on the node (None for a first scan).
+    drift: Optional[Dict[str, Any]] = attr.ib(default=None, hash=False)
 
     @property
     def passed(self) -> bool:
@@ -69,6 +71,11 @@ class Result:
     def failed_rules(self) -> Tuple[Rule, ...]:
         """The rules a reader fixes first: those that failed or errored."""
         return tuple(rule for rule in self.rules if rule.result in ("fail", "error"))
+
+    @property
+    def newly_failing(self) -> Tuple[str, ...]:
+        """Rules that failed now and did not in the previous scan: the first to look at."""
+        return tuple((self.drift or {}).get("newly_failing") or ())
 
     @classmethod
     def from_body(
@@ -104,6 +111,7 @@ class Result:
             started_at=_optional(body, "started_at", str),
             finished_at=_optional(body, "finished_at", str),
             duration_s=_optional(body, "duration_s", (int, float)),
+            drift=_optional(body, "drift", dict),
             **{name: _count(body, name) for name in _COUNTS},
         )
 

@@ -3,6 +3,7 @@
 import io
 import os
 
+import attr
 import pytest
 from twisted.internet import task
 
@@ -138,6 +139,16 @@ def test_details_list_the_worst_rules_first_and_stop_at_20():
     shown = [line.split()[2] for line in lines[1:21]]
     assert shown == ["(high)"] * 6 + ["(medium)"] * 6 + ["(low)"] * 6 + ["(unknown)"] * 2
     assert lines[21:] == ["  ... and 4 more (see --json)"]
+
+
+def test_newly_failing_rules_come_first_and_are_marked():
+    rules = (Rule("old-high", "fail", "Old", "high"), Rule("new-low", "fail", "New", "low"))
+    outcome = judged(50.0, rules)
+    drift = {"previous_scan_id": "s0", "newly_failing": ["new-low"], "newly_passing": ["x"]}
+    outcome = Outcome(outcome.job, result=attr.evolve(outcome.result, drift=drift))
+    lines = progress.describe_details(outcome)
+    assert lines[1:] == ["  since scan s0: 1 newly failing, 1 newly passing",
+                         "  NEW fail: new-low (low) New", "  fail: old-high (high) Old"]
 
 
 def test_exactly_20_failing_rules_need_no_more_line():

@@ -86,7 +86,17 @@ def test_error_body_names_a_killing_signal():
     (dict(BODY, rules={"r1": "pass"}), "'rules' must be a list"),
     (dict(BODY, rules=[{"title": "no id"}]), "rule without string 'id' and 'result'"),
     (dict(BODY, scan_id=7), "'scan_id' has the wrong type"),
+    (dict(BODY, drift=["r1"]), "'drift' has the wrong type"),
 ])
 def test_malformed_bodies_are_refused(body, words):
     with pytest.raises(ScannerInvocationError, match=words):
         build(body)
+
+
+def test_drift_is_kept_and_names_the_newly_failing():
+    drift = {"previous_scan_id": "s0", "newly_failing": ["r2"], "newly_passing": [], "appeared": [],
+             "disappeared": []}
+    result = build(dict(BODY, drift=drift))
+    assert result.drift == drift and result.newly_failing == ("r2",)
+    assert result.to_dict()["drift"] == drift
+    assert build(BODY).newly_failing == ()
