@@ -6,6 +6,7 @@
     cemscan status TARGET [--port P] [--json]
     cemscan result TARGET [--port P] [--threshold N] [--json]
     cemscan cancel TARGET... [--port P] [--json]
+    cemscan report TARGET [--format arf|html|bash|ansible] [-o FILE]
 
 Every command also takes ``--config FILE`` (its [daemon] settings),
 ``--token-file FILE`` (else $CEMSCAN_TOKEN_FILE, $CEMSCAN_TOKEN, the config's
@@ -45,6 +46,9 @@ ENV_TOKEN_FILE = "CEMSCAN_TOKEN_FILE"
 ENV_TOKEN = "CEMSCAN_TOKEN"
 #: Open files kept for everything but requests (log files, the reactor's own).
 RESERVED_FILES = 64
+
+
+REPORT_FORMATS = ("arf", "html", "bash", "ansible")
 
 
 def _number(kind: Callable[[str], Any], low: float, high: Optional[float] = None
@@ -107,7 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="stop the scans running on targets")
     cancel.add_argument("targets", nargs="+", metavar="TARGET")
 
-    for command in (scan, status, result, cancel):
+    report = commands.add_parser("report", help="download the last scan's ARF, HTML report or fix script")
+    report.add_argument("target", metavar="TARGET")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="html",
+                        help="arf, html (default), bash or ansible (a fix script for the failed rules)")
+    report.add_argument("-o", "--output", metavar="FILE", help="write it here (default: standard output)")
+
+    for command in (scan, status, result, cancel, report):
         command.add_argument("--config", metavar="FILE",
                              help="TOML file with defaults ([daemon]) and, for scan, [[targets]]")
         command.add_argument("--port", type=_PORT, metavar="P",
@@ -188,7 +198,8 @@ def run(args: argparse.Namespace, context: Context) -> "defer.Deferred[int]":
 
     This is `main` without owning the reactor, so tests run commands in theirs.
     """
-    command = {"scan": _scan, "status": _status, "result": _result, "cancel": _cancel}[args.command]
+    command = {"scan": _scan, "status": _status, "result": _result, "cancel": _cancel,
+               "report": _report}[args.command]
 
     async def guarded() -> int:
         try:
@@ -297,6 +308,20 @@ async def _cancel(args: argparse.Namespace, context: Context) -> int:
             f"{report['target']}: ERROR {report['error']}\n" if report["error"] else
             f"{report['target']}: scan {report['scan_id']} is being cancelled\n" for report in reports))
     return 2 if any(report["error"] for report in reports) else 0
+
+
+async def _report(args: argparse.Namespace, context: Context) -> int:
+    config = _config(args)
+    client = _connector(args, config, context)(_single_target(args, config))
+    body = await client.report(args.format)
+    if args.output:
+        with open(args.output, "wb") as f:
+            f.write(body)
+        context.stderr.write(f"cemscan: {args.format} report of {client.where} written to {args.output} "
+                             f"({len(body)} bytes)\n")
+    else:
+        context.stdout.write(body.decode("utf-8", "replace"))
+    return 0
 
 
 def _config(args: argparse.Namespace) -> Config:

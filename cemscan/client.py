@@ -211,6 +211,14 @@ class DaemonClient:
         """
         return defer.ensureDeferred(self._cancel())
 
+    def report(self, fmt: str) -> "defer.Deferred[bytes]":
+        """One ``GET /report?format=fmt``: the last scan's ARF, HTML report or fix script.
+
+        Not retried; bounded by request_timeout like any request (an HTML
+        report of big content takes oscap a while the first time: raise it).
+        """
+        return defer.ensureDeferred(self._report(fmt))
+
     def result(self, test_case: Optional[str] = None, threshold: float = 80.0
                ) -> "defer.Deferred[Result]":
         """One ``GET /result``, no retry, judged against ``threshold``.
@@ -266,6 +274,13 @@ class DaemonClient:
         self.log.info("Scan {scan_id} on {target} is being cancelled",
                       scan_id=body.get("scan_id"), target=self.where)
         return body
+
+    async def _report(self, fmt: str) -> bytes:
+        reply = await self._once(self._call("GET", f"/report?format={fmt}"), f"get the {fmt} report from")
+        if reply.code != 200:
+            raise ScannerInvocationError(f"No {fmt} report from {self.where} (status {reply.code}): "
+                                         f"{self._error_words(reply)}", status=reply.code, body=reply.excerpt())
+        return reply.raw
 
     def _judge(self, body: Dict[str, Any], test_case: str, scanner: Optional[str],
                profile: Optional[str], threshold: float) -> Result:

@@ -147,3 +147,32 @@ async def test_ciscat_through_the_same_api(tmp_path):
     assert status["progress"]["rules_done"] == status["progress"]["rules_total"]
     assert result["scanner"] == "ciscat" and result["passed_count"] > 0 and result["failed_count"] > 0
     assert arf[0] == 200 and b"TestResult" in arf[2]
+
+
+@pytest_twisted.ensureDeferred
+async def test_cemscan_report_downloads_the_fix_script(tmp_path):
+    import io
+
+    from twisted.internet import reactor
+
+    from cemscan import cli
+
+    daemon = await start_daemon(str(tmp_path / "state"))
+    out, err = io.StringIO(), io.StringIO()
+    target = daemon.url.replace("http://", "")
+    try:
+        early = await cli.run(cli.build_parser().parse_args(["report", target]), cli.Context(reactor, out, err,
+                                                                                              environ={}))
+        await daemon.request("POST", "/scan")
+        await daemon.wait_until_finished()
+        args = cli.build_parser().parse_args(["report", target, "--format", "bash", "-o", str(tmp_path / "fix.sh")])
+        code = await cli.run(args, cli.Context(reactor, out, err, environ={}))
+        bad = cli.build_parser().parse_args(["report", "127.0.0.1:1"])
+        refused = await cli.run(bad, cli.Context(reactor, out, err, environ={}))
+    finally:
+        await daemon.stop()
+    assert early == 2 and "No html report from %s (status 404): no scan to report on yet" % target in err.getvalue()
+    assert code == 0, err.getvalue()
+    assert "cemscan test fix" in (tmp_path / "fix.sh").read_text()
+    assert "bash report of %s written to" % target in err.getvalue()
+    assert refused == 2 and "Cannot get the html report from scan daemon at 127.0.0.1:1" in err.getvalue()
