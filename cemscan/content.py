@@ -7,7 +7,6 @@ is done once per content file.
 """
 
 import os
-import re
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 from xml.etree.ElementTree import ParseError, iterparse
 
@@ -189,10 +188,3 @@ def _selected_rules(item: _Item, selections: Mapping[str, bool]) -> List[str]:
             found.extend(_selected_rules(child, selections))
     return found
 
-
-_PROFILE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,256}$")
-
-
-def looks_like_profile_id(value: object) -> bool:
-    """A cheap shape check before a client-supplied id is echoed in messages."""
-    return isinstance(value, str) and bool(_PROFILE_ID.match(value))

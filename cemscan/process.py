@@ -14,7 +14,7 @@ import signal
 from typing import IO, Callable, Deque, List, Mapping, Optional
 
 import attr
-from twisted.internet import defer, error
+from twisted.internet import defer
 from twisted.internet.interfaces import IDelayedCall, IReactorProcess, IReactorTime
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
@@ -147,7 +147,7 @@ class ScannerProcess:
         argv = [self.setsid] + list(self.argv)
         try:
             transport = self.reactor.spawnProcess(self._protocol, argv[0], argv, env=dict(self.env), path=self.workdir)
-        except (OSError, error.ProcessExitedAlready) as e:
+        except OSError as e:
             stdout_log.close()
             stderr_log.close()
             return defer.fail(e)

@@ -6,9 +6,7 @@ import signal
 import sys
 import textwrap
 
-import pytest
 import pytest_twisted
-from twisted.internet import defer
 
 from cemscan import process
 from cemscan.process import ScannerProcess, scanner_environment

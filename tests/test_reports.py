@@ -10,7 +10,6 @@ from twisted.internet import defer
 
 from cemscan.reports import ReportError, ReportMaker
 from cemscan.resources import build_root
-from tests.conftest import finish_with_arf
 
 # Stands in for oscap: records each run, writes the file named after --output.
 STUB = """#!%s

@@ -1,7 +1,6 @@
 """Killing the daemon mid-scan: the restart says so, and kills the orphaned scanner."""
 
 import json
-import os
 import sys
 
 import pytest_twisted
