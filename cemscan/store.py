@@ -10,7 +10,7 @@ request for the better part of a second.
 import json
 import os
 import shutil
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import attr
 from twisted.internet import defer
@@ -104,25 +104,44 @@ class StateStore:
         return self._lock.run(self.run_in_thread, prune_scans, self.scans_dir(), keep, current)
 
 
+def scan_order(name: str) -> Tuple[str, int]:
+    """Sort key of a scan folder: its start second, then its number within that second.
+
+    Scan ids are ``20261204T173734Z``, then ``20261204T173734Z.1``, ``.2``...
+    for more scans in the same second; plain name order would put ``.10``
+    before ``.2``.
+    """
+    base, _, n = name.partition(".")
+    return base, int(n) if n.isdigit() else 0
+
+
+def _scans_in_order(scans_dir: str) -> List[str]:
+    return sorted(os.listdir(scans_dir), key=scan_order)
+
+
 def prune_scans(scans_dir: str, keep: int, current: str) -> List[str]:
-    """Scan folders are named by start time, so name order is age order."""
+    """Delete the folders older than ``current`` but the newest ``keep - 1`` of them.
+
+    Only older ones: by the time a finished scan is pruned after, the next
+    scan may already be running in a newer folder, which must stay.
+    """
     try:
-        names = sorted(os.listdir(scans_dir))
+        names = _scans_in_order(scans_dir)
     except FileNotFoundError:
         return []
+    mine = os.path.basename(os.path.normpath(current))
+    older = [name for name in names if scan_order(name) < scan_order(mine)]
     removed = []
-    for name in names[:max(len(names) - keep, 0)]:
-        path = os.path.join(scans_dir, name)
-        if os.path.abspath(path) != os.path.abspath(current):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(name)
+    for name in older[:max(len(older) - (keep - 1), 0)]:
+        shutil.rmtree(os.path.join(scans_dir, name), ignore_errors=True)
+        removed.append(name)
     return removed
 
 
 def find_previous_result(scans_dir: str, profile: str, current: str) -> Optional[Dict[str, Any]]:
     """Walk the scan folders newest first; at most ``--keep`` of them exist."""
     try:
-        names = sorted(os.listdir(scans_dir), reverse=True)
+        names = _scans_in_order(scans_dir)[::-1]
     except OSError:
         return None  # no history (yet, or readable): no drift, the scan itself is fine
     for name in names:

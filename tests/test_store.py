@@ -68,9 +68,21 @@ def test_write_errors_reach_the_caller(tmp_path):
 def test_prune_keeps_the_newest_and_the_current(tmp_path):
     for name in ["20260101T000000Z", "20260102T000000Z", "20260103T000000Z", "20260104T000000Z"]:
         (tmp_path / name).mkdir()
-    removed = prune_scans(str(tmp_path), keep=2, current=str(tmp_path / "20260101T000000Z"))
-    assert removed == ["20260102T000000Z"]
-    assert sorted(os.listdir(tmp_path)) == ["20260101T000000Z", "20260103T000000Z", "20260104T000000Z"]
+    removed = prune_scans(str(tmp_path), keep=2, current=str(tmp_path / "20260104T000000Z"))
+    assert removed == ["20260101T000000Z", "20260102T000000Z"]
+    assert sorted(os.listdir(tmp_path)) == ["20260103T000000Z", "20260104T000000Z"]
+
+
+def test_prune_never_touches_a_newer_scan_and_counts_past_nine(tmp_path):
+    # Many scans in one second: .10 is newer than .9. Found by make soak: a
+    # prune after scan .11 used to delete the running scan .12's folder.
+    names = ["20261204T173734Z"] + ["20261204T173734Z.%d" % n for n in range(1, 13)]
+    for name in names:
+        (tmp_path / name).mkdir()
+    removed = prune_scans(str(tmp_path), keep=3, current=str(tmp_path / "20261204T173734Z.11"))
+    assert sorted(os.listdir(tmp_path), key=store.scan_order) == [
+        "20261204T173734Z.9", "20261204T173734Z.10", "20261204T173734Z.11", "20261204T173734Z.12"]
+    assert "20261204T173734Z.12" not in removed
 
 
 def test_prune_without_scans_folder(tmp_path):
