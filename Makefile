@@ -3,7 +3,7 @@ VENV_PY  := .venv/bin/python
 DEB_PY   := /usr/bin/python3
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-pypi test-debian clean deb test-package soak
+.PHONY: setup demo test test-pypi test-debian clean deb test-package soak bench
 
 setup:
 	sh .ci/setup
@@ -55,3 +55,17 @@ test-package:
 ## back-to-back scans watching the daemon's memory and file descriptors. Writes docs/soak.json.
 soak:
 	$(VENV_PY) tests/soak.py $(SOAK_ARGS)
+
+## Benchmarks (issue 6): 6-7 minutes on 2 cores; writes docs/benchmarks.md and docs/benchmarks/*.png.
+## Needs `sh .ci/setup` first; adds matplotlib to .venv and builds the C tools with gcc.
+BENCH := build/bench
+bench:
+	$(VENV_PY) -c 'import matplotlib' 2>/dev/null || $(VENV_PY) -m pip install -q --disable-pip-version-check matplotlib
+	mkdir -p $(BENCH)/bin $(BENCH)/run
+	gcc -O2 -Wall -o $(BENCH)/bin/loadgen bench/loadgen.c
+	gcc -O2 -Wall -o $(BENCH)/bin/stubscan bench/stubscan.c
+	$(VENV_PY) bench/bigarf.py --layout issue --rules 20000 --size-mb 60 --out $(BENCH)/big-arf.xml >/dev/null
+	$(VENV_PY) bench/bigarf.py --layout oscap --rules 20000 --out $(BENCH)/big-arf-oscap.xml >/dev/null
+	$(VENV_PY) bench/arfcheck.py $(BENCH)/big-arf.xml $(BENCH)/big-arf-oscap.xml tests/content/test-arf.xml
+	ulimit -n $$(ulimit -Hn) && $(VENV_PY) bench/run.py $(BENCH_ARGS)
+	$(VENV_PY) bench/report.py
