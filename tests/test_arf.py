@@ -1,6 +1,7 @@
 """The streaming ARF reader."""
 
 import io
+import os
 
 import pytest
 
@@ -68,3 +69,54 @@ def test_a_real_oscap_arf():
     got = {r.id: (r.title, r.severity, r.result) for r in parsed.rules if r.result != "notselected"}
     assert got == TEST
     assert parsed.profile == TEST_PROFILE and parsed.native_score == 60.0
+
+
+# --- the fast region reader agrees with the whole-file reader ---
+# bench/arfcheck.py's awkward variants, on a small ARF of the same shape as
+# the big benchmark ones: each must take the expected way, and where the
+# region reader answers, it must answer exactly as the whole-file reader.
+
+def _arfcheck():
+    import sys
+
+    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    import arfcheck  # noqa: E402  (bench/ is not a package)
+
+    return arfcheck
+
+
+def _variant_names():
+    return [name for name, _, _ in _arfcheck().variants()]
+
+
+@pytest.fixture(scope="module")
+def small_arf_text(tmp_path_factory):
+    arfcheck = _arfcheck()
+    path = str(tmp_path_factory.mktemp("arf") / "small.xml")
+    arfcheck.bigarf.write(path, 50, 2, True)
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+@pytest.mark.parametrize("name", _variant_names())
+def test_region_reader_matches_the_whole_file_reader(tmp_path, small_arf_text, name):
+    arfcheck = _arfcheck()
+    [(change, expected)] = [(c, e) for n, c, e in arfcheck.variants() if n == name]
+    path = tmp_path / "variant.xml"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(change(small_arf_text))
+    way, answer = arfcheck.region_way(str(path))
+    assert way == expected
+    if way == "regions":
+        assert answer == arfcheck.whole_way(str(path))
+
+
+def test_region_reader_on_a_real_oscap_arf():
+    from tests.conftest import HERE
+
+    arfcheck = _arfcheck()
+    path = HERE + "/content/test-arf.xml"
+    way, answer = arfcheck.region_way(path)
+    assert way == "regions" and answer == arfcheck.whole_way(path)
