@@ -25,7 +25,8 @@ from OpenSSL import crypto
 from treq.client import HTTPClient
 from twisted.internet import ssl
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ClientEndpoint, TCP6ClientEndpoint, wrapClientTLS
 from twisted.internet.interfaces import (
     IOpenSSLClientConnectionCreator,
     IProtocol,
@@ -123,14 +124,29 @@ class KeepAliveEndpointFactory:
         """http:// and https:// only; anything else is refused up front."""
         if uri.scheme not in (b"http", b"https"):
             raise SchemeNotSupported(f"Unsupported scheme: {uri.scheme!r}")
-        tcp = KeepAliveEndpoint(HostnameEndpoint(self.reactor, uri.host.decode("ascii"), uri.port,
-                                                 timeout=self.connect_timeout))
+        tcp = KeepAliveEndpoint(_tcp_endpoint(self.reactor, uri.host.decode("ascii"), uri.port,
+                                              self.connect_timeout))
         if uri.scheme == b"http":
             return tcp
         netloc = (uri.host, uri.port)
         if netloc not in self._creators:
             self._creators[netloc] = self.tls.creatorForNetloc(uri.host, uri.port)
         return wrapClientTLS(self._creators[netloc], tcp)
+
+
+def _tcp_endpoint(reactor: Any, host: str, port: int, timeout: float) -> IStreamClientEndpoint:
+    """A plain TCP endpoint for an IP literal, HostnameEndpoint for a name.
+
+    HostnameEndpoint resolves even ``10.0.0.5`` through getaddrinfo in the
+    thread pool: at a few thousand nodes that was a quarter of the runner's
+    CPU (measured, docs/benchmarks.md). An address needs no resolving.
+    """
+    bare = host.strip("[]")
+    if isIPAddress(bare):
+        return TCP4ClientEndpoint(reactor, bare, port, timeout=timeout)
+    if isIPv6Address(bare):
+        return TCP6ClientEndpoint(reactor, bare, port, timeout=timeout)
+    return HostnameEndpoint(reactor, host, port, timeout=timeout)
 
 
 def tls_policy(ca_file: Optional[str] = None) -> IPolicyForHTTPS:

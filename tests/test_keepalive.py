@@ -206,3 +206,17 @@ def test_transports_without_a_socket_get_only_the_flag():
     transport = NoSocket()
     keepalive.enable_keepalive(transport)
     assert transport.keepalive is True
+
+
+@pytest.mark.parametrize("host, kind", [
+    ("127.0.0.1", "TCP4ClientEndpoint"),
+    ("::1", "TCP6ClientEndpoint"),
+    ("[::1]", "TCP6ClientEndpoint"),
+    ("node1.example", "HostnameEndpoint"),
+])
+def test_ip_literals_skip_name_resolution(host, kind):
+    from twisted.internet.task import Clock
+
+    from cemscan.keepalive import _tcp_endpoint
+
+    assert type(_tcp_endpoint(Clock(), host, 8084, 30)).__name__ == kind
