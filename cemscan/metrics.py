@@ -1,14 +1,11 @@
 """``GET /metrics``: the daemon's state and last result for Prometheus.
 
-Built with prometheus_client (Debian: python3-prometheus-client) from a
-collector that reads the ScanManager at scrape time, so nothing is kept up to
+Built with prometheus_client (Debian: python3-prometheus-client), imported
+on the first scrape, from a collector that reads the ScanManager at scrape time, so nothing is kept up to
 date in between and an idle daemon still does nothing.
 """
 
 from typing import Any, Iterator
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from cemscan.scoring import COUNT_KEYS
 from cemscan.state import ScanManager, State
@@ -21,6 +18,8 @@ class ScanCollector:
         self.manager = manager
 
     def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
         manager = self.manager
         state = GaugeMetricFamily("cemscan_state", "1 for the daemon's current scan state", labels=["state"])
         for each in State:
@@ -34,6 +33,8 @@ class ScanCollector:
         yield from self._last_result()
 
     def _progress(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
         status = self.manager.status()
         if status["state"] != State.RUNNING.value:
             return
@@ -54,6 +55,8 @@ class ScanCollector:
         yield elapsed
 
     def _last_result(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
         result = self.manager.result()
         if result is None:
             return
@@ -80,6 +83,10 @@ class ScanCollector:
 
 
 def render(manager: ScanManager) -> bytes:
+    # Imported on the first scrape, not at start-up: a daemon nobody scrapes
+    # does not carry prometheus_client (about 1.2 MB).
+    from prometheus_client import CollectorRegistry, generate_latest
+
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ScanCollector(manager))
     return generate_latest(registry)
