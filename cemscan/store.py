@@ -27,8 +27,9 @@ RunInThread = Callable[..., defer.Deferred]
 def write_json_atomic(path: str, data: Any) -> None:
     """Replace ``path`` with ``data`` as JSON; readers see the old or the new file."""
     tmp = path + ".tmp"
+    text = json.dumps(data)  # one write: json.dump writes in many small pieces
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
