@@ -76,19 +76,24 @@ def test_a_real_oscap_arf():
 # the big benchmark ones: each must take the expected way, and where the
 # region reader answers, it must answer exactly as the whole-file reader.
 
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+# The Debian build runs this suite on a copy of tests/ without bench/: the
+# main suite (make test) runs these on both stacks.
+needs_bench = pytest.mark.skipif(not os.path.isdir(BENCH), reason="bench/ is not in this tree")
+
+
 def _arfcheck():
     import sys
 
-    bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
+    if BENCH not in sys.path:
+        sys.path.insert(0, BENCH)
     import arfcheck  # noqa: E402  (bench/ is not a package)
 
     return arfcheck
 
 
 def _variant_names():
-    return [name for name, _, _ in _arfcheck().variants()]
+    return [name for name, _, _ in _arfcheck().variants()] if os.path.isdir(BENCH) else ["(no bench/)"]
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +105,7 @@ def small_arf_text(tmp_path_factory):
         return f.read()
 
 
+@needs_bench
 @pytest.mark.parametrize("name", _variant_names())
 def test_region_reader_matches_the_whole_file_reader(tmp_path, small_arf_text, name):
     arfcheck = _arfcheck()
@@ -113,6 +119,7 @@ def test_region_reader_matches_the_whole_file_reader(tmp_path, small_arf_text, n
         assert answer == arfcheck.whole_way(str(path))
 
 
+@needs_bench
 def test_region_reader_on_a_real_oscap_arf():
     from tests.conftest import HERE
 
