@@ -61,6 +61,17 @@ def wait_for(pattern: str, path: str, timeout: float, proc: Optional[subprocess.
     raise RuntimeError("%s: no %r within %gs; log ends:\n%s" % (path, pattern, timeout, tail))
 
 
+
+def terminate(proc: "subprocess.Popen") -> None:
+    """SIGTERM, then SIGKILL if it has not gone within 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
 class Proc:
     """Numbers about a running process from /proc."""
 
@@ -182,13 +193,7 @@ class Daemon:
     def stop(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> "Daemon":
@@ -225,12 +230,6 @@ class Server:
         self.stats = Proc(self.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc)
         self.out.close()
         shutil.rmtree(self.dir, ignore_errors=True)
