@@ -61,7 +61,6 @@ def wait_for(pattern: str, path: str, timeout: float, proc: Optional[subprocess.
     raise RuntimeError("%s: no %r within %gs; log ends:\n%s" % (path, pattern, timeout, tail))
 
 
-
 def terminate(proc: "subprocess.Popen") -> None:
     """SIGTERM, then SIGKILL if it has not gone within 10 s."""
     if proc.poll() is None:
@@ -71,6 +70,7 @@ def terminate(proc: "subprocess.Popen") -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
 
 class Proc:
     """Numbers about a running process from /proc."""
