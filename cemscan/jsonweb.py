@@ -21,12 +21,16 @@ Answer = Union[Tuple[int, Dict[str, Any]], "defer.Deferred[Tuple[int, Dict[str, 
 log = Logger()
 
 
+def encode(body: Dict[str, Any]) -> bytes:
+    return json.dumps(body).encode("utf-8") + b"\n"
+
+
 def write_json(request: server.Request, code: int, body: Dict[str, Any]) -> bytes:
     """Set status and headers for ``body``; return the bytes to send."""
     request.setResponseCode(code)
     request.setHeader(b"content-type", JSON_TYPE)
     request.setHeader(b"cache-control", b"no-store")
-    return json.dumps(body).encode("utf-8") + b"\n"
+    return encode(body)
 
 
 class JSONEndpoint(resource.Resource):
@@ -72,7 +76,7 @@ class JSONEndpoint(resource.Resource):
 
 @attr.s(frozen=True)
 class Raw:
-    """An answer that is not JSON by nature (Prometheus metrics)."""
+    """Bytes ready to send: what is not JSON by nature (metrics), or JSON encoded once."""
 
     content_type: bytes = attr.ib()
     body: bytes = attr.ib()
@@ -90,6 +94,7 @@ def _render(request: server.Request, answer: Any) -> Any:
     """Bytes to send for ``answer``, or NOT_DONE_YET when a file is being streamed."""
     if isinstance(answer, Raw):
         request.setHeader(b"content-type", answer.content_type)
+        request.setHeader(b"cache-control", b"no-store")
         return answer.body
     if isinstance(answer, FileAnswer):
         # static.File streams with a producer and handles HEAD and Range;

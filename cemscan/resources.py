@@ -13,14 +13,14 @@ Every answer is JSON (see :mod:`cemscan.jsonweb`).
 """
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from twisted.web import http, server
 
 from cemscan import __version__
 from cemscan.auth import TokenGuard, Unauthorized
 from cemscan import metrics
-from cemscan.jsonweb import MAX_BODY_BYTES, Answer, FileAnswer, JSONEndpoint, JSONRoot, Raw
+from cemscan.jsonweb import JSON_TYPE, MAX_BODY_BYTES, Answer, FileAnswer, JSONEndpoint, JSONRoot, Raw, encode
 from cemscan.reports import FORMATS, ReportError, ReportMaker
 from cemscan.state import NothingRunning, ScanAlreadyRunning, ScanManager, State, UnknownProfile
 
@@ -106,14 +106,23 @@ def _requested_profile(request: server.Request) -> Optional[str]:
 
 
 class Status(_ManagerEndpoint):
+    #: (state, scan id) and the body encoded for them: outside a running scan
+    #: the answer only changes with the state, and a fleet polls it a lot.
+    _cached: Optional[Tuple[Tuple[State, Optional[str]], bytes]] = None
+
     def json_GET(self, request: server.Request) -> Answer:
         try:
             wait = _wait_seconds(request)
         except BadRequest as e:
             return e.code, {"error": str(e)}
-        if not wait:
-            return http.OK, self.manager.status()
-        return self.manager.wait_for_change(wait).addCallback(lambda _: (http.OK, self.manager.status()))
+        if wait:
+            return self.manager.wait_for_change(wait).addCallback(lambda _: (http.OK, self.manager.status()))
+        if self.manager.state is State.RUNNING:
+            return http.OK, self.manager.status()  # progress and elapsed time move
+        key = (self.manager.state, self.manager.current.id if self.manager.current else None)
+        if self._cached is None or self._cached[0] != key:
+            self._cached = (key, encode(self.manager.status()))
+        return Raw(JSON_TYPE, self._cached[1])
 
 
 def _wait_seconds(request: server.Request) -> float:

@@ -294,3 +294,18 @@ def test_delete_scan_for_another_scan_id_cancels_nothing(http, manager, killpg):
                     % manager.current.id}
     assert killpg.calls == []
     assert call(http, "DELETE", "/scan?scan_id=" + manager.current.id)[0] == 202
+
+
+def test_status_outside_a_scan_is_encoded_once_per_state(http, manager, reactor, monkeypatch):
+    calls = []
+    real = manager.status
+    monkeypatch.setattr(manager, "status", lambda: calls.append(1) or real())
+    assert call(http, "GET", "/status")[2] == call(http, "GET", "/status")[2] == {"state": "idle"}
+    assert len(calls) == 1
+    for n in range(2):
+        call(http, "POST", "/scan")
+        reactor.advance(1)
+        finish_with_arf(reactor.spawned[n], ["pass"])
+        code, headers, body = call(http, "GET", "/status")
+        assert body["state"] == "done" and body["scan_id"] == manager.current.id
+        assert headers.getRawHeaders("cache-control") == ["no-store"]
