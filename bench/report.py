@@ -90,6 +90,17 @@ def plot_stall(stall: Dict[str, Any]) -> Optional[str]:
     return os.path.relpath(path, os.path.dirname(DOC))
 
 
+def _fleet_axes(ax: Any, xs: List[int], xlabel: str, ylabel: str) -> None:
+    """Both fleet plots: fleet sizes on a log axis, labelled as they are."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [format(x, ",") for x in xs])
+    ax.minorticks_off()
+    ax.legend(fontsize=7)
+    ax.grid(True, alpha=0.3)
+
+
 def plot_fleet(fleet: Dict[str, Any]) -> Optional[str]:
     import matplotlib
     matplotlib.use("Agg")
@@ -103,22 +114,10 @@ def plot_fleet(fleet: Dict[str, Any]) -> Optional[str]:
     a1.plot(xs, [v["wall_s"]["median"] for _, v in sizes], "o-", label="fleet wall time (process start to exit)")
     a1.plot(xs, [v["completion_max_s"]["median"] for _, v in sizes], "s-", label="slowest scan, kickoff to result")
     a1.axhline(18, color="orange", linestyle="--", label="goal: 15 s scan + 3 s")
-    a1.set_xlabel("concurrent scans (simulated daemons)")
-    a1.set_ylabel("seconds")
-    a1.set_xscale("log")
-    a1.set_xticks(xs, [format(x, ",") for x in xs])
-    a1.minorticks_off()
-    a1.legend(fontsize=7)
-    a1.grid(True, alpha=0.3)
+    _fleet_axes(a1, xs, "concurrent scans (simulated daemons)", "seconds")
     a2.plot(xs, [v["peak_rss_mb"]["median"] for _, v in sizes], "o-", color="tab:red", label="peak RSS")
     a2.axhline(120, color="orange", linestyle="--", label="goal at 1,000: 120 MB")
-    a2.set_xlabel("concurrent scans")
-    a2.set_ylabel("MB")
-    a2.set_xscale("log")
-    a2.set_xticks(xs, [format(x, ",") for x in xs])
-    a2.minorticks_off()
-    a2.legend(fontsize=7)
-    a2.grid(True, alpha=0.3)
+    _fleet_axes(a2, xs, "concurrent scans", "MB")
     fig.suptitle("one `cemscan scan` process, 15 s scans, --poll-interval 2", fontsize=10)
     fig.tight_layout()
     path = os.path.join(PLOTS, "fleet.png")
